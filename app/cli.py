@@ -1,0 +1,152 @@
+"""The `fabu` command: serve, db upgrade/downgrade, seed, token create, quickstart."""
+
+from __future__ import annotations
+
+import argparse
+import asyncio
+import logging
+import sys
+from pathlib import Path
+
+from sqlalchemy import select
+
+from app import directory
+from app.clock import SystemClock
+from app.config import get_settings
+from app.db import Database, sync_url
+
+DEMO_TOKEN_NAME = "demo admin (quick start)"
+
+
+def _alembic_config(url: str):  # type: ignore[no-untyped-def]
+    from alembic.config import Config
+
+    root = Path(__file__).resolve().parent.parent
+    cfg = Config(str(root / "alembic.ini"))
+    cfg.set_main_option("script_location", str(root / "migrations"))
+    cfg.set_main_option("sqlalchemy.url", sync_url(url).replace("%", "%%"))
+    return cfg
+
+
+def db_upgrade(url: str, revision: str = "head") -> None:
+    from alembic import command
+
+    command.upgrade(_alembic_config(url), revision)
+
+
+def db_downgrade(url: str, revision: str = "base") -> None:
+    from alembic import command
+
+    command.downgrade(_alembic_config(url), revision)
+
+
+async def _seed(url: str) -> int:
+    db = Database(url)
+    try:
+        async with db.write() as session:
+            return await directory.seed(session)
+    finally:
+        await db.dispose()
+
+
+async def _token_create(
+    url: str, org: str, roles: list[str], name: str, *, once: bool = False
+) -> str | None:
+    from app.models import ApiToken
+    from app.workflows import tokens
+
+    db = Database(url)
+    try:
+        async with db.write() as session:
+            if once:
+                existing = await session.execute(select(ApiToken.id).where(ApiToken.name == name))
+                if existing.first() is not None:
+                    return None
+            _, secret = await tokens.issue(
+                session,
+                org_id=directory.resolve_org_argument(org),
+                roles=roles,
+                name=name,
+                clock=SystemClock(),
+                actor=None,
+            )
+            return secret
+    finally:
+        await db.dispose()
+
+
+def serve(host: str, port: int) -> None:
+    import uvicorn
+
+    from app.main import create_app
+
+    settings = get_settings()
+    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level)
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = get_settings()
+    parser = argparse.ArgumentParser(prog="fabu", description=__doc__)
+    sub = parser.add_subparsers(dest="command", required=True)
+    p_serve = sub.add_parser("serve", help="run the service")
+    p_serve.add_argument("--host", default=settings.host)
+    p_serve.add_argument("--port", type=int, default=settings.port)
+    p_db = sub.add_parser("db", help="migrations")
+    p_db.add_argument("action", choices=["upgrade", "downgrade"])
+    p_db.add_argument("revision", nargs="?")
+    sub.add_parser("seed", help="seed the Guizhou directory (idempotent)")
+    p_token = sub.add_parser("token", help="tokens")
+    p_token.add_argument("action", choices=["create"])
+    p_token.add_argument(
+        "--org", required=True, help="organ id, or a division code for its government"
+    )
+    p_token.add_argument("--roles", required=True, help="comma-separated roles")
+    p_token.add_argument("--name", default="created with the CLI")
+    p_quick = sub.add_parser(
+        "quickstart", help="migrate, seed, print a demo admin token once, serve"
+    )
+    p_quick.add_argument("--host", default=settings.host)
+    p_quick.add_argument("--port", type=int, default=settings.port)
+    args = parser.parse_args(argv)
+    logging.basicConfig(
+        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    url = settings.database_url
+
+    if args.command == "serve":
+        serve(args.host, args.port)
+    elif args.command == "db":
+        if args.action == "upgrade":
+            db_upgrade(url, args.revision or "head")
+        else:
+            db_downgrade(url, args.revision or "base")
+    elif args.command == "seed":
+        added = asyncio.run(_seed(url))
+        print(f"directory seeded ({added} rows added)")
+    elif args.command == "token":
+        roles = [r.strip() for r in args.roles.split(",") if r.strip()]
+        secret = asyncio.run(_token_create(url, args.org, roles, args.name))
+        print(secret)
+    elif args.command == "quickstart":
+        db_upgrade(url)
+        asyncio.run(_seed(url))
+        secret = asyncio.run(
+            _token_create(
+                url, "520000", ["admin", "info_office", "viewer"], DEMO_TOKEN_NAME, once=True
+            )
+        )
+        if secret:
+            print(f"\nDemo admin token (shown once, keep it): {secret}\n", flush=True)
+        else:
+            print(
+                "\nThe demo admin token was printed on the first run; make another with "
+                "`fabu token create --org 520000 --roles admin`.\n",
+                flush=True,
+            )
+        print(f"Dashboard: http://{args.host}:{args.port}/dashboard", flush=True)
+        serve(args.host, args.port)
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,41 @@
+"""One settings object, read from the environment (prefix FABU_)."""
+
+from __future__ import annotations
+
+from functools import lru_cache
+
+from pydantic_settings import BaseSettings, SettingsConfigDict
+
+
+class Settings(BaseSettings):
+    model_config = SettingsConfigDict(env_prefix="FABU_", env_file=".env", extra="ignore")
+
+    database_url: str = "sqlite+aiosqlite:///./fabu.db"
+    host: str = "127.0.0.1"
+    port: int = 8000
+    # Public base URL, used for links in rendered releases and feeds.
+    public_url: str = "http://127.0.0.1:8000"
+    max_body_bytes: int = 1024 * 1024
+    # An occurred_at this far in the future is a typo or a wrong clock, not a report.
+    future_tolerance_seconds: int = 300
+
+    scheduler_enabled: bool = True
+    # How long a scheduler lease lives without renewal before another instance takes over.
+    scheduler_lease_seconds: float = 15.0
+    scheduler_safety_net_seconds: float = 30.0
+    # /readyz fails when the scheduler has not ticked for this long.
+    scheduler_stale_seconds: float = 90.0
+
+    delivery_enabled: bool = True
+    # Webhook URLs on private, loopback and link-local addresses are refused unless allowed.
+    allow_private_webhooks: bool = False
+
+    ws_ping_seconds: float = 20.0
+    ws_queue_limit: int = 1000
+
+    log_level: str = "info"
+
+
+@lru_cache
+def get_settings() -> Settings:
+    return Settings()

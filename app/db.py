@@ -1,0 +1,107 @@
+"""Engine, sessions and the one way to write: a transaction that commits state and events."""
+
+from __future__ import annotations
+
+import asyncio
+from collections.abc import AsyncIterator, Callable
+from contextlib import asynccontextmanager
+from typing import Any
+
+from sqlalchemy import event
+from sqlalchemy.engine import Connection
+from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
+from sqlalchemy.pool import ConnectionPoolEntry
+
+
+def is_sqlite(url: str) -> bool:
+    return url.startswith("sqlite")
+
+
+def sync_url(url: str) -> str:
+    """The same database for synchronous tools (Alembic)."""
+    return url.replace("sqlite+aiosqlite", "sqlite").replace("+asyncpg", "+psycopg")
+
+
+def make_engine(url: str, **kwargs: Any) -> AsyncEngine:
+    if not is_sqlite(url):
+        kwargs.setdefault("pool_size", 20)
+        kwargs.setdefault("max_overflow", 20)
+        kwargs.setdefault("pool_pre_ping", True)
+        return create_async_engine(url, **kwargs)
+    engine = create_async_engine(url, connect_args={"timeout": 30}, **kwargs)
+
+    @event.listens_for(engine.sync_engine, "connect")
+    def _on_connect(dbapi_conn: Any, _record: ConnectionPoolEntry) -> None:
+        # Take transaction control from the driver so BEGIN IMMEDIATE is possible.
+        dbapi_conn.isolation_level = None
+        cursor = dbapi_conn.cursor()
+        cursor.execute("PRAGMA journal_mode=WAL")
+        cursor.execute("PRAGMA synchronous=NORMAL")
+        cursor.execute("PRAGMA foreign_keys=ON")
+        cursor.execute("PRAGMA busy_timeout=30000")
+        cursor.close()
+
+    @event.listens_for(engine.sync_engine, "begin")
+    def _on_begin(conn: Connection) -> None:
+        # A writer takes the write lock up front: a deferred transaction that later
+        # writes can fail at once with SQLITE_BUSY instead of waiting.
+        write = conn.get_execution_options().get("fabu_write", False)
+        conn.exec_driver_sql("BEGIN IMMEDIATE" if write else "BEGIN")
+
+    return engine
+
+
+class Database:
+    """Sessions for reading and for writing; listeners hear of every commit that wrote events."""
+
+    def __init__(self, url: str, **engine_kwargs: Any) -> None:
+        self.url = url
+        self.sqlite = is_sqlite(url)
+        self.engine = make_engine(url, **engine_kwargs)
+        # SQLite has one writer at a time; queueing writers here is cheaper than busy retries.
+        self._write_lock = asyncio.Lock() if self.sqlite else None
+        self._commit_listeners: list[Callable[[], None]] = []
+
+    def on_commit(self, listener: Callable[[], None]) -> None:
+        self._commit_listeners.append(listener)
+
+    def notify_committed(self) -> None:
+        for listener in self._commit_listeners:
+            listener()
+
+    @asynccontextmanager
+    async def read(self) -> AsyncIterator[AsyncSession]:
+        async with AsyncSession(self.engine, expire_on_commit=False) as session:
+            yield session
+
+    @asynccontextmanager
+    async def write(self) -> AsyncIterator[AsyncSession]:
+        """A unit of work: commits on success, rolls back on any exception."""
+        if self._write_lock is not None:
+            async with self._write_lock, self._write_session() as session:
+                yield session
+        else:
+            async with self._write_session() as session:
+                yield session
+
+    @asynccontextmanager
+    async def _write_session(self) -> AsyncIterator[AsyncSession]:
+        async with self.engine.connect() as conn:
+            conn = await conn.execution_options(fabu_write=True)
+            async with AsyncSession(bind=conn, expire_on_commit=False) as session:
+                try:
+                    yield session
+                    wrote_events = bool(session.info.get("events_written"))
+                    await session.commit()
+                except BaseException:
+                    await session.rollback()
+                    raise
+        if wrote_events:
+            self.notify_committed()
+
+    async def dispose(self) -> None:
+        await self.engine.dispose()
+
+
+def dialect_name(session: AsyncSession) -> str:
+    return session.get_bind().dialect.name

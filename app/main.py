@@ -1,0 +1,64 @@
+"""The application factory: one runtime, its routers and its background services."""
+
+from __future__ import annotations
+
+import logging
+from collections.abc import AsyncIterator
+from contextlib import asynccontextmanager
+
+from fastapi import FastAPI
+
+from app import errors, services
+from app.clock import Clock, SystemClock
+from app.config import Settings, get_settings
+from app.db import Database
+from app.limits import BodyLimit
+from app.routers import directory, health, incidents, tokens
+from app.runtime import Runtime
+
+log = logging.getLogger("fabu")
+
+
+def create_app(
+    settings: Settings | None = None,
+    *,
+    clock: Clock | None = None,
+    db: Database | None = None,
+    start_services: bool = True,
+) -> FastAPI:
+    settings = settings or get_settings()
+    runtime = Runtime(
+        settings=settings, db=db or Database(settings.database_url), clock=clock or SystemClock()
+    )
+
+    @asynccontextmanager
+    async def lifespan(_: FastAPI) -> AsyncIterator[None]:
+        started = []
+        if start_services:
+            for factory in services.FACTORIES:
+                service = factory(runtime)
+                if service is None:
+                    continue
+                await service.start()
+                runtime.services[service.name] = service
+                started.append(service)
+        try:
+            yield
+        finally:
+            for service in reversed(started):
+                await service.stop()
+            if db is None:
+                await runtime.db.dispose()
+
+    app = FastAPI(
+        title="Fabu",
+        summary="Emergency information release under the Guizhou Press Release Working Measures",
+        version="0.1.0",
+        lifespan=lifespan,
+    )
+    app.state.runtime = runtime
+    errors.install(app)
+    for module in (health, tokens, directory, incidents):
+        app.include_router(module.router)
+    app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    return app

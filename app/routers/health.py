@@ -1,0 +1,43 @@
+"""Liveness, readiness and metrics."""
+
+from __future__ import annotations
+
+from typing import Any
+
+from fastapi import APIRouter
+from fastapi.responses import JSONResponse, PlainTextResponse
+from sqlalchemy import text
+
+from app import metrics
+from app.deps import RuntimeDep
+
+router = APIRouter(tags=["health"])
+
+
+@router.get("/healthz")
+async def healthz() -> dict[str, str]:
+    return {"status": "ok"}
+
+
+@router.get("/readyz")
+async def readyz(rt: RuntimeDep) -> JSONResponse:
+    checks: dict[str, Any] = {}
+    ok = True
+    try:
+        async with rt.db.read() as session:
+            await session.execute(text("SELECT 1"))
+        checks["database"] = "ok"
+    except Exception as exc:  # readiness reports any failure rather than raising it
+        checks["database"] = f"unreachable: {type(exc).__name__}"
+        ok = False
+    scheduler = rt.services.get("scheduler")
+    if scheduler is not None:
+        status = await scheduler.health()
+        checks["scheduler"] = status
+        ok = ok and bool(status.get("ok"))
+    return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
+
+
+@router.get("/metrics", response_class=PlainTextResponse)
+async def prometheus() -> str:
+    return metrics.render()

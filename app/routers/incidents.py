@@ -1,0 +1,219 @@
+"""Incidents: intake, situation reports, command, escalation, classification, close."""
+
+from __future__ import annotations
+
+import base64
+from datetime import datetime, timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+from sqlalchemy import and_, or_, select
+
+from app.auth import Principal
+from app.clock import iso
+from app.deps import PrincipalDep, RuntimeDep, require
+from app.errors import invalid
+from app.models import AuditEntry, Event, Incident, IncidentDivision
+from app.rules.levels import Category, Level
+from app.runtime import Runtime
+from app.schemas.incidents import (
+    ClassificationOverride,
+    CommandAction,
+    IncidentCreate,
+    Reason,
+    SituationReportCreate,
+)
+from app.views import incident_full, incidents_page
+from app.workflows import incidents as flow
+
+router = APIRouter(prefix="/api/v1", tags=["incidents"])
+
+Reporter = Annotated[Principal, Depends(require("reporter"))]
+Overseer = Annotated[Principal, Depends(require("info_office"))]
+Classifier = Annotated[Principal, Depends(require("approver", "info_office"))]
+Closer = Annotated[Principal, Depends(require("reporter", "approver", "info_office"))]
+
+
+def _ctx(rt: Runtime, actor: Principal) -> flow.Context:
+    return flow.Context(
+        actor=actor,
+        clock=rt.clock,
+        future_tolerance=timedelta(seconds=rt.settings.future_tolerance_seconds),
+    )
+
+
+@router.post("/incidents", status_code=201)
+async def create_incident(
+    body: IncidentCreate,
+    rt: RuntimeDep,
+    actor: Reporter,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> dict[str, Any]:
+    async with rt.db.write() as session:
+        incident, created = await flow.create(
+            session, body, _ctx(rt, actor), idempotency_key=idempotency_key
+        )
+        view = await incident_full(session, incident, rt.clock.now())
+    if not created:
+        response.status_code = 200
+    return view
+
+
+def _cursor(incident: Incident) -> str:
+    raw = f"{iso(incident.created_at)}|{incident.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        at, _, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(at.replace("Z", "+00:00")), ident
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise invalid("cursor", "not a cursor this service issued") from exc
+
+
+@router.get("/incidents")
+async def list_incidents(
+    rt: RuntimeDep,
+    actor: PrincipalDep,
+    status: Annotated[str | None, Query(pattern="^(active|closed)$")] = None,
+    level: Level | None = None,
+    category: Category | None = None,
+    division: Annotated[str | None, Query(max_length=12)] = None,
+    since: datetime | None = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    visible = select(IncidentDivision.incident_id).where(
+        IncidentDivision.division_code.in_(actor.jurisdiction)
+    )
+    stmt = select(Incident).where(
+        or_(Incident.id.in_(visible), Incident.responsible_org_id == actor.org_id)
+    )
+    if status:
+        stmt = stmt.where(Incident.status == status)
+    if level:
+        stmt = stmt.where(Incident.level == level.value)
+    if category:
+        stmt = stmt.where(Incident.category == category.value)
+    if division:
+        from app import directory
+
+        codes = (
+            directory.tree().descendants(division) if division in directory.tree() else {division}
+        )
+        stmt = stmt.where(
+            Incident.id.in_(
+                select(IncidentDivision.incident_id).where(
+                    IncidentDivision.division_code.in_(codes)
+                )
+            )
+        )
+    if since:
+        if since.tzinfo is None:
+            raise invalid("since", "needs a UTC offset")
+        stmt = stmt.where(Incident.created_at >= since)
+    if cursor:
+        at, ident = _decode_cursor(cursor)
+        stmt = stmt.where(
+            or_(Incident.created_at < at, and_(Incident.created_at == at, Incident.id < ident))
+        )
+    stmt = stmt.order_by(Incident.created_at.desc(), Incident.id.desc()).limit(limit + 1)
+    async with rt.db.read() as session:
+        rows = list((await session.execute(stmt)).scalars())
+        page = rows[:limit]
+        items = await incidents_page(session, page, rt.clock.now())
+    return {"items": items, "next_cursor": _cursor(page[-1]) if len(rows) > limit else None}
+
+
+@router.get("/incidents/{incident_id}")
+async def get_incident(incident_id: str, rt: RuntimeDep, actor: PrincipalDep) -> dict[str, Any]:
+    async with rt.db.read() as session:
+        incident = await flow.get_visible(session, incident_id, actor)
+        return await incident_full(session, incident, rt.clock.now())
+
+
+@router.post("/incidents/{incident_id}/reports")
+async def add_report(
+    incident_id: str, body: SituationReportCreate, rt: RuntimeDep, actor: Reporter
+) -> dict[str, Any]:
+    async with rt.db.write() as session:
+        incident = await flow.add_report(session, incident_id, body, _ctx(rt, actor))
+        return await incident_full(session, incident, rt.clock.now())
+
+
+@router.post("/incidents/{incident_id}/command")
+async def command(
+    incident_id: str, body: CommandAction, rt: RuntimeDep, actor: Closer
+) -> dict[str, Any]:
+    async with rt.db.write() as session:
+        incident = await flow.command(session, incident_id, body, _ctx(rt, actor))
+        return await incident_full(session, incident, rt.clock.now())
+
+
+@router.post("/incidents/{incident_id}/escalation")
+async def escalate(
+    incident_id: str, body: Reason, rt: RuntimeDep, actor: Overseer
+) -> dict[str, Any]:
+    async with rt.db.write() as session:
+        incident = await flow.escalate(session, incident_id, body.reason, _ctx(rt, actor))
+        return await incident_full(session, incident, rt.clock.now())
+
+
+@router.post("/incidents/{incident_id}/classification")
+async def classify(
+    incident_id: str, body: ClassificationOverride, rt: RuntimeDep, actor: Classifier
+) -> dict[str, Any]:
+    async with rt.db.write() as session:
+        incident = await flow.override_classification(session, incident_id, body, _ctx(rt, actor))
+        return await incident_full(session, incident, rt.clock.now())
+
+
+@router.post("/incidents/{incident_id}/close")
+async def close(incident_id: str, body: Reason, rt: RuntimeDep, actor: Closer) -> dict[str, Any]:
+    async with rt.db.write() as session:
+        incident = await flow.close(session, incident_id, body.reason, _ctx(rt, actor))
+        return await incident_full(session, incident, rt.clock.now())
+
+
+@router.get("/incidents/{incident_id}/timeline")
+async def timeline(incident_id: str, rt: RuntimeDep, actor: PrincipalDep) -> dict[str, Any]:
+    """Events and audit entries of one incident, in the order they happened."""
+    async with rt.db.read() as session:
+        await flow.get_visible(session, incident_id, actor)
+        events = (
+            await session.execute(
+                select(Event).where(Event.incident_id == incident_id).order_by(Event.seq)
+            )
+        ).scalars()
+        audits = (
+            await session.execute(
+                select(AuditEntry)
+                .where(AuditEntry.incident_id == incident_id)
+                .order_by(AuditEntry.at)
+            )
+        ).scalars()
+        from app.events.log import to_wire
+
+        entries: list[dict[str, Any]] = [{"kind": "event", **to_wire(e)} for e in events]
+        for a in audits:
+            entries.append(
+                {
+                    "kind": "audit",
+                    "seq": a.event_seq,
+                    "at": iso(a.at),
+                    "action": a.action,
+                    "token_id": a.token_id,
+                    "org_id": a.org_id,
+                    "roles": a.roles,
+                    "before": a.before,
+                    "after": a.after,
+                    "reason": a.reason,
+                }
+            )
+    # Audit entries sit right after the event they were written with.
+    entries.sort(
+        key=lambda e: (e["seq"] if e["seq"] is not None else 1 << 62, e["kind"] != "event", e["at"])
+    )
+    return {"incident_id": incident_id, "entries": entries}
