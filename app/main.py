@@ -3,20 +3,46 @@
 from __future__ import annotations
 
 import logging
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
 
-from app import errors, services
+from app import errors
 from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
 from app.db import Database
+from app.events import hub
 from app.limits import BodyLimit
-from app.routers import directory, health, incidents, tokens
+from app.publishing import worker
+from app.routers import (
+    conferences,
+    dashboard,
+    directory,
+    events,
+    health,
+    incidents,
+    live,
+    obligations,
+    releases,
+    reports,
+    spokespersons,
+    tokens,
+    warnings,
+    webhooks,
+)
 from app.runtime import Runtime
+from app.scheduler import service as scheduler
+from app.services import Service
 
 log = logging.getLogger("fabu")
+
+# Started in this order, stopped in reverse: the hub first so it hears everything after.
+SERVICE_FACTORIES: list[Callable[[Runtime], Service | None]] = [
+    hub.factory,
+    scheduler.factory,
+    worker.factory,
+]
 
 
 def create_app(
@@ -35,7 +61,7 @@ def create_app(
     async def lifespan(_: FastAPI) -> AsyncIterator[None]:
         started = []
         if start_services:
-            for factory in services.FACTORIES:
+            for factory in SERVICE_FACTORIES:
                 service = factory(runtime)
                 if service is None:
                     continue
@@ -58,7 +84,22 @@ def create_app(
     )
     app.state.runtime = runtime
     errors.install(app)
-    for module in (health, tokens, directory, incidents):
+    for module in (
+        health,
+        tokens,
+        directory,
+        incidents,
+        obligations,
+        releases,
+        events,
+        live,
+        dashboard,
+        webhooks,
+        conferences,
+        warnings,
+        spokespersons,
+        reports,
+    ):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     return app

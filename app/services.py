@@ -2,10 +2,7 @@
 
 from __future__ import annotations
 
-from collections.abc import Callable
 from typing import Protocol
-
-from app.runtime import Runtime
 
 
 class Service(Protocol):
@@ -14,12 +11,3 @@ class Service(Protocol):
     async def start(self) -> None: ...
 
     async def stop(self) -> None: ...
-
-
-# Each factory returns a service, or None when settings switch it off.
-FACTORIES: list[Callable[[Runtime], Service | None]] = []
-
-
-def register(factory: Callable[[Runtime], Service | None]) -> Callable[[Runtime], Service | None]:
-    FACTORIES.append(factory)
-    return factory

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 from collections.abc import AsyncIterator, Iterator
 from datetime import UTC, datetime
@@ -19,24 +20,44 @@ from app.main import create_app
 from app.models import Base
 from app.workflows import tokens as tokens_wf
 
-PG_URL = os.environ.get("FABU_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test")
+PG_ADMIN_URL = os.environ.get(
+    "FABU_TEST_PG_URL", "postgresql+psycopg://postgres@127.0.0.1:5432/test"
+)
+# Each test process works in a database of its own, so that parallel runs never collide.
+PG_DB = f"fabu_test_{os.getpid()}"
+PG_URL = PG_ADMIN_URL.rsplit("/", 1)[0] + "/" + PG_DB
 # In CI a missing PostgreSQL is a failure, not a skip.
 REQUIRE_PG = os.environ.get("FABU_REQUIRE_PG") == "1"
 T0 = datetime(2026, 11, 27, 2, 0, 0, tzinfo=UTC)
 
 
+def _pg_admin(statement: str) -> None:
+    engine = create_engine(
+        sync_url(PG_ADMIN_URL), isolation_level="AUTOCOMMIT", connect_args={"connect_timeout": 2}
+    )
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
 def _pg_available() -> bool:
     try:
-        engine = create_engine(sync_url(PG_URL), connect_args={"connect_timeout": 2})
-        with engine.connect() as conn:
-            conn.execute(text("SELECT 1"))
-        engine.dispose()
+        _pg_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
+        _pg_admin(f"CREATE DATABASE {PG_DB}")
         return True
     except Exception:
         return False
 
 
 PG_AVAILABLE = _pg_available()
+
+
+def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
+    if PG_AVAILABLE:
+        with contextlib.suppress(Exception):
+            _pg_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
 
 
 def backend_params() -> list[object]:

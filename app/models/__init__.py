@@ -1,5 +1,6 @@
 """Every table, imported so that Base.metadata knows them all."""
 
+from app.models import conferences, people, warnings, webhooks  # noqa: F401  (tables)
 from app.models.auth import ApiToken
 from app.models.base import Base
 from app.models.directory import Division, Org

@@ -216,7 +216,21 @@ def truncate_text(text: str, limit: int, suffix: str = ELLIPSIS) -> str:
 
 
 _VOID_ELEMENTS: Final = frozenset(
-    ["area", "base", "br", "col", "embed", "hr", "img", "input", "link", "meta", "source", "track", "wbr"]
+    [
+        "area",
+        "base",
+        "br",
+        "col",
+        "embed",
+        "hr",
+        "img",
+        "input",
+        "link",
+        "meta",
+        "source",
+        "track",
+        "wbr",
+    ]
 )
 _RAW_TEXT_ELEMENTS: Final = frozenset(("script", "style", "textarea", "title"))
 

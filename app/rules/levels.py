@@ -21,7 +21,7 @@ class Label:
 class Level(StrEnum):
     """The four levels of an emergency; I is the most severe."""
 
-    I = "I"  # noqa: E741 - the level's official name
+    I = "I"
     II = "II"
     III = "III"
     IV = "IV"
