@@ -170,19 +170,19 @@ class WarningView:
     category: str  # one of CAP_CATEGORIES
     urgency: str  # one of CAP_URGENCIES
     certainty: str  # one of CAP_CERTAINTIES
-    areas: tuple[tuple[str, str], ...]  # (GB/T 2260 division code, description)
+    areas: Sequence[tuple[str, str]]  # (GB/T 2260 division code, description)
     onset: datetime | None = None
     expires: datetime | None = None
-    references: tuple[Reference, ...] = ()  # earlier messages this updates or cancels
+    references: Sequence[Reference] = ()  # earlier messages this updates or cancels
     status: str = "Actual"
     scope: Literal["Public"] = "Public"
     sender_name: str = ""  # the issuing organ's name, for people
     language: str = "zh-CN"
-    response_types: tuple[str, ...] = ()
+    response_types: Sequence[str] = ()
     web: str | None = None  # the warning's page on the website
 
     def __post_init__(self) -> None:
-        # Accept lists from callers; keep tuples so the view stays immutable.
+        # Lists from callers are frozen into tuples: the view stays immutable.
         object.__setattr__(self, "areas", tuple(tuple(a) for a in self.areas))
         object.__setattr__(self, "references", tuple(tuple(r) for r in self.references))
         object.__setattr__(self, "response_types", tuple(self.response_types))

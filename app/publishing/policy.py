@@ -174,8 +174,8 @@ def _refusal(ip: _IPAddress) -> str | None:
         (ip.is_loopback, "loopback"),
         (ip.is_link_local, "link-local"),
         (ip.is_multicast, "multicast"),
-        (ip.is_private, "private"),
         (ip.is_reserved, "reserved"),
+        (ip.is_private, "private"),
         (isinstance(ip, ipaddress.IPv6Address) and ip.is_site_local, "site-local"),
         # Shared address space (100.64/10), benchmarking, documentation ...
         (not ip.is_global, "not globally routable"),

@@ -463,7 +463,7 @@ def render_wechat(r: ReleaseView) -> dict[str, str]:
         f'<p class="time">{_esc(_display_time(r.published_at))}</p>'
     )
     body = "".join(f"<p>{_esc(p)}</p>" for p in _paragraphs(r.body))
-    body = truncate_html(body, WECHAT_CONTENT_LIMIT - len(footer))
+    body = truncate_html(body, max(WECHAT_CONTENT_LIMIT - len(footer), len(ELLIPSIS)))
     return {
         "title": truncate_text(_flat(r.title), WECHAT_TITLE_LIMIT),
         "digest": truncate_text(_flat(r.body) or _flat(r.title), WECHAT_DIGEST_LIMIT),

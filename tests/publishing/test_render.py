@@ -423,7 +423,7 @@ def test_website_page_shows_time_org_and_the_art_23_facts() -> None:
     assert '<time datetime="2026-11-27T12:00:00Z">2026年11月27日 20:00（北京时间）</time>' in page
     assert "<dt>人员伤亡 Casualties</dt><dd><dl><dt>死亡 Deaths</dt><dd>3</dd>" in page
     assert "<dt>政府措施 Government measures</dt><dd><ul><li>封闭矿井</li>" in page
-    assert '<link rel="canonical" href="https://www.guizhou.gov.cn/xxgk/fb/2026/rel_0001.html">' in page
+    assert f'<link rel="canonical" href="{URL}">' in page
     assert_well_formed(page)
 
 
