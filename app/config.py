@@ -25,6 +25,10 @@ class Settings(BaseSettings):
     scheduler_safety_net_seconds: float = 30.0
     # /readyz fails when the scheduler has not ticked for this long.
     scheduler_stale_seconds: float = 90.0
+    # Timers fired per transaction (SQLite holds its one write lock that long).
+    scheduler_batch_size: int = 200
+    # A timer fired more than this after its moment is reported as late.
+    scheduler_late_after_seconds: float = 1.0
 
     delivery_enabled: bool = True
     # Webhook URLs on private, loopback and link-local addresses are refused unless allowed.
@@ -33,7 +37,13 @@ class Settings(BaseSettings):
     ws_ping_seconds: float = 20.0
     ws_queue_limit: int = 1000
 
+    # How long a looked-up token is trusted without asking the database again. A revocation
+    # through this process takes effect at once; one through another instance within this.
+    token_cache_seconds: float = 2.0
+
     log_level: str = "info"
+    # bench/: mounts POST /api/v1/_noop, the baseline a benchmark measures against.
+    bench_noop: bool = False
 
 
 @lru_cache

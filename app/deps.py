@@ -13,6 +13,7 @@ from app.auth import Principal, hash_token
 from app.errors import Problem
 from app.models import ApiToken, Org
 from app.runtime import Runtime
+from app.workflows.tokens import PrincipalCache
 
 
 def runtime(request: Request) -> Runtime:
@@ -27,21 +28,45 @@ def _unauthorized(detail: str) -> Problem:
     return Problem(401, "unauthorized", "Unauthorized", detail)
 
 
-async def principal_for_token(rt: Runtime, token: str | None) -> Principal | None:
+def principal_cache(rt: Runtime) -> PrincipalCache:
+    """This runtime's cache of looked-up tokens (see PrincipalCache for revocation)."""
+    cache: PrincipalCache | None = getattr(rt, "_principal_cache", None)
+    if cache is None:
+        cache = PrincipalCache(rt.settings.token_cache_seconds)
+        setattr(rt, "_principal_cache", cache)  # noqa: B010  (Runtime is not ours to extend)
+    return cache
+
+
+async def principal_for_token(
+    rt: Runtime, token: str | None, *, cached: bool = False
+) -> Principal | None:
+    """The caller behind a bearer token, or None for an unknown or revoked one.
+
+    `cached`: accept a lookup made in the last `token_cache_seconds` (HTTP requests, which
+    come often and end soon). A long-lived connection (WS /live) asks the database.
+    """
     if not token:
         return None
+    token_hash = hash_token(token)
+    cache = principal_cache(rt)
+    if cached:
+        known = cache.get(token_hash)
+        if known is not None:
+            return known
+    generation = cache.generation
     async with rt.db.read() as session:
         row = (
             await session.execute(
                 select(ApiToken, Org)
                 .join(Org, Org.id == ApiToken.org_id)
-                .where(ApiToken.token_hash == hash_token(token), ApiToken.revoked_at.is_(None))
+                .where(ApiToken.token_hash == token_hash, ApiToken.revoked_at.is_(None))
             )
         ).first()
     if row is None:
+        cache.discard(token_hash)  # revoked behind our back: stop trusting it here too
         return None
     tok, org = row
-    return Principal(
+    principal = Principal(
         token_id=tok.id,
         org_id=org.id,
         org_kind=org.kind,
@@ -49,6 +74,8 @@ async def principal_for_token(rt: Runtime, token: str | None) -> Principal | Non
         roles=frozenset(tok.roles),
         jurisdiction=directory.jurisdiction_of(org),
     )
+    cache.put(token_hash, principal, generation=generation)
+    return principal
 
 
 def bearer(header: str | None) -> str | None:
@@ -62,7 +89,7 @@ async def current_principal(request: Request, rt: RuntimeDep) -> Principal:
     token = bearer(request.headers.get("authorization"))
     if token is None:
         raise _unauthorized("A bearer token is required.")
-    found = await principal_for_token(rt, token)
+    found = await principal_for_token(rt, token, cached=True)
     if found is None:
         raise _unauthorized("The token is unknown or revoked.")
     return found

@@ -119,11 +119,24 @@ def install(app: FastAPI) -> None:
 
     @app.exception_handler(StarletteHTTPException)
     async def _http(_: Request, exc: StarletteHTTPException) -> JSONResponse:
-        title = {404: "Not found", 405: "Method not allowed", 413: "Content too large"}.get(
-            exc.status_code, "Error"
-        )
+        title = {
+            400: "Malformed body",
+            404: "Not found",
+            405: "Method not allowed",
+            413: "Content too large",
+        }.get(exc.status_code, "Error")
+        errors = None
+        if exc.status_code in (400, 413):
+            # Only the body reader raises these here: the body itself is what is wrong.
+            errors = [{"field": "body", "message": str(exc.detail)}]
         return problem_response(
-            Problem(exc.status_code, title.lower().replace(" ", "-"), title, str(exc.detail))
+            Problem(
+                exc.status_code,
+                title.lower().replace(" ", "-"),
+                title,
+                str(exc.detail),
+                errors=errors,
+            )
         )
 
     @app.exception_handler(StaleDataError)

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 
+from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
 from app.errors import PROBLEM_JSON, TYPE_BASE
@@ -23,16 +24,14 @@ class BodyLimit:
             await self._refuse(send)
             return
         seen = 0
-        too_large = False
 
         async def limited_receive() -> Message:
-            nonlocal seen, too_large
+            nonlocal seen
             message = await receive()
             if message["type"] == "http.request":
                 seen += len(message.get("body", b""))
                 if seen > self.max_bytes:
-                    too_large = True
-                    raise _TooLarge
+                    raise _TooLarge(self.max_bytes)
             return message
 
         try:
@@ -63,5 +62,13 @@ class BodyLimit:
         await send({"type": "http.response.body", "body": body})
 
 
-class _TooLarge(Exception):
-    pass
+class _TooLarge(HTTPException):
+    """A body without a declared length grew past the limit while being read.
+
+    An HTTPException, so that FastAPI's body reader passes it on as it is (any other
+    error there becomes a 400) and the exception handler answers 413; a read outside a
+    route still ends in the `except` above.
+    """
+
+    def __init__(self, max_bytes: int) -> None:
+        super().__init__(413, f"The body is larger than {max_bytes} bytes.")

@@ -90,11 +90,19 @@ def incident_view(
     }
 
 
-async def incident_full(session: AsyncSession, incident: Incident, now: datetime) -> dict[str, Any]:
+async def incident_full(
+    session: AsyncSession,
+    incident: Incident,
+    now: datetime,
+    *,
+    obligations: Iterable[Obligation] | None = None,
+) -> dict[str, Any]:
+    """The incident as API.md shows it; `obligations` when the caller already knows them."""
     orgs = await load_orgs(
         session, [incident.responsible_org_id, incident.on_site_command_id, *incident.co_signer_ids]
     )
-    obligations = await obligations_wf.for_incident(session, incident.id)
+    if obligations is None:
+        obligations = await obligations_wf.for_incident(session, incident.id)
     return incident_view(incident, orgs=orgs, obligations=obligations, now=now)
 
 

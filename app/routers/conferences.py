@@ -1,5 +1,126 @@
-"""(being built)"""
+"""Press conferences (Art. 28-35): schedule, approve, materials, file, hold, evaluate."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter(prefix="/api/v1")
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Response
+
+from app.auth import Principal
+from app.deps import PrincipalDep, RuntimeDep, require
+from app.runtime import Runtime
+from app.schemas.conferences import (
+    ConferenceApproval,
+    ConferenceCreate,
+    ConferenceEvaluation,
+    ConferenceHold,
+    MaterialCreate,
+)
+from app.workflows import conferences as flow
+from app.workflows import people
+from app.workflows.incidents import Context
+
+router = APIRouter(prefix="/api/v1", tags=["press conferences"])
+
+Organiser = Annotated[Principal, Depends(require("drafter", "approver", "info_office"))]
+Approver = Annotated[Principal, Depends(require("approver"))]
+
+BASE = "/press-conferences"
+IdempotencyKey = Annotated[str | None, Header(max_length=200)]
+
+
+def _ctx(rt: Runtime, actor: Principal) -> Context:
+    return Context(
+        actor=actor,
+        clock=rt.clock,
+        future_tolerance=timedelta(seconds=rt.settings.future_tolerance_seconds),
+    )
+
+
+@router.post(BASE, status_code=201)
+async def schedule(
+    body: ConferenceCreate,
+    rt: RuntimeDep,
+    actor: Organiser,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    scope = f"press-conferences:{actor.org_id}"
+    async with rt.db.write() as session:
+        prior = await people.prior_request(session, idempotency_key, scope, body)
+        if prior is not None:
+            response.status_code = 200
+            conference = await flow.get_visible_conference(session, prior, actor)
+        else:
+            conference = await flow.schedule(session, body, _ctx(rt, actor))
+            people.remember_request(
+                session, idempotency_key, scope, body, conference.id, rt.clock.now()
+            )
+        return await flow.conference_view(session, conference, rt.clock.now())
+
+
+@router.get(BASE)
+async def listing(
+    rt: RuntimeDep,
+    actor: PrincipalDep,
+    org: Annotated[str | None, Query(max_length=64)] = None,
+    incident: Annotated[str | None, Query(max_length=40)] = None,
+    status: Annotated[str | None, Query(pattern="^(scheduled|held|evaluated)$")] = None,
+) -> dict[str, Any]:
+    async with rt.db.read() as session:
+        rows = await flow.listing(session, actor, org_id=org, incident_id=incident, status=status)
+        now = rt.clock.now()
+        return {"items": [await flow.conference_view(session, c, now) for c in rows]}
+
+
+@router.get(BASE + "/{conference_id}")
+async def get_one(conference_id: str, rt: RuntimeDep, actor: PrincipalDep) -> dict[str, Any]:
+    async with rt.db.read() as session:
+        conference = await flow.get_visible_conference(session, conference_id, actor)
+        return await flow.conference_view(session, conference, rt.clock.now())
+
+
+@router.post(BASE + "/{conference_id}/approve")
+async def approve(
+    conference_id: str, body: ConferenceApproval, rt: RuntimeDep, actor: Approver
+) -> dict[str, Any]:
+    async with rt.db.write() as session:
+        conference = await flow.approve(session, conference_id, body, _ctx(rt, actor))
+        return await flow.conference_view(session, conference, rt.clock.now())
+
+
+@router.post(BASE + "/{conference_id}/materials", status_code=201)
+async def add_material(
+    conference_id: str, body: MaterialCreate, rt: RuntimeDep, actor: Organiser
+) -> dict[str, Any]:
+    async with rt.db.write() as session:
+        conference = await flow.add_material(session, conference_id, body, _ctx(rt, actor))
+        return await flow.conference_view(session, conference, rt.clock.now())
+
+
+@router.post(BASE + "/{conference_id}/file")
+async def file(conference_id: str, rt: RuntimeDep, actor: Organiser) -> dict[str, Any]:
+    async with rt.db.write() as session:
+        conference = await flow.file(session, conference_id, _ctx(rt, actor))
+        return await flow.conference_view(session, conference, rt.clock.now())
+
+
+@router.post(BASE + "/{conference_id}/hold")
+async def hold(
+    conference_id: str, rt: RuntimeDep, actor: Organiser, body: ConferenceHold | None = None
+) -> dict[str, Any]:
+    async with rt.db.write() as session:
+        conference = await flow.hold(
+            session, conference_id, body or ConferenceHold(), _ctx(rt, actor)
+        )
+        return await flow.conference_view(session, conference, rt.clock.now())
+
+
+@router.post(BASE + "/{conference_id}/evaluate")
+async def evaluate(
+    conference_id: str, body: ConferenceEvaluation, rt: RuntimeDep, actor: Organiser
+) -> dict[str, Any]:
+    async with rt.db.write() as session:
+        conference = await flow.evaluate(session, conference_id, body, _ctx(rt, actor))
+        return await flow.conference_view(session, conference, rt.clock.now())

@@ -4,12 +4,13 @@ from __future__ import annotations
 
 from typing import Any
 
-from fastapi import APIRouter
+from fastapi import APIRouter, Body
 from fastapi.responses import JSONResponse, PlainTextResponse
 from sqlalchemy import text
 
 from app import metrics
 from app.deps import RuntimeDep
+from app.errors import not_found
 
 router = APIRouter(tags=["health"])
 
@@ -41,3 +42,11 @@ async def readyz(rt: RuntimeDep) -> JSONResponse:
 @router.get("/metrics", response_class=PlainTextResponse)
 async def prometheus() -> str:
     return metrics.render()
+
+
+@router.post("/api/v1/_noop", include_in_schema=False)
+async def bench_noop(rt: RuntimeDep, body: dict[str, Any] = Body(...)) -> dict[str, bool]:
+    """The same JSON round trip as a create, minus the work: the benchmarks' baseline."""
+    if not rt.settings.bench_noop:
+        raise not_found()
+    return {"ok": True}

@@ -8,12 +8,14 @@ from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 from sqlalchemy import and_, or_, select
+from sqlalchemy.exc import IntegrityError
 
+from app import directory
 from app.auth import Principal
 from app.clock import iso
 from app.deps import PrincipalDep, RuntimeDep, require
 from app.errors import invalid
-from app.models import AuditEntry, Event, Incident, IncidentDivision
+from app.models import AuditEntry, Event, Incident, IncidentDivision, Obligation
 from app.rules.levels import Category, Level
 from app.runtime import Runtime
 from app.schemas.incidents import (
@@ -50,11 +52,26 @@ async def create_incident(
     response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> dict[str, Any]:
-    async with rt.db.write() as session:
-        incident, created = await flow.create(
-            session, body, _ctx(rt, actor), idempotency_key=idempotency_key
-        )
-        view = await incident_full(session, incident, rt.clock.now())
+    async def attempt() -> tuple[dict[str, Any], bool]:
+        async with rt.db.write() as session:
+            incident, created = await flow.create(
+                session, body, _ctx(rt, actor), idempotency_key=idempotency_key
+            )
+            # A new incident whose facts call for no obligation has none: no need to look.
+            known: list[Obligation] | None = (
+                [] if created and not flow.owes_something(incident) else None
+            )
+            view = await incident_full(session, incident, rt.clock.now(), obligations=known)
+        return view, created
+
+    try:
+        view, created = await attempt()
+    except IntegrityError:
+        if idempotency_key is None:
+            raise
+        # The same key arrived twice at once and the other request committed first (on
+        # PostgreSQL both ran side by side): now its key is visible, so this one replays it.
+        view, created = await attempt()
     if not created:
         response.status_code = 200
     return view
@@ -98,11 +115,10 @@ async def list_incidents(
     if category:
         stmt = stmt.where(Incident.category == category.value)
     if division:
-        from app import directory
-
-        codes = (
-            directory.tree().descendants(division) if division in directory.tree() else {division}
-        )
+        if division not in directory.tree():
+            raise invalid("division", f"unknown division code {division!r} (GB/T 2260)")
+        # A division stands for itself and every division below it (a prefecture: its counties).
+        codes = directory.tree().descendants(division)
         stmt = stmt.where(
             Incident.id.in_(
                 select(IncidentDivision.incident_id).where(

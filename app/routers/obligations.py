@@ -1,5 +1,116 @@
-"""(being built)"""
+"""Obligations with their clocks (RULES §3), within the caller's jurisdiction."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter(prefix="/api/v1")
+import base64
+from datetime import datetime
+from typing import Annotated, Any, Literal
+
+from fastapi import APIRouter, Query
+from sqlalchemy import and_, or_, select
+from sqlalchemy.sql.elements import ColumnElement
+
+from app import directory
+from app.auth import Principal
+from app.clock import iso
+from app.deps import PrincipalDep, RuntimeDep
+from app.errors import invalid, not_found
+from app.models import Incident, IncidentDivision, Obligation
+from app.rules.obligations import ObligationKind
+from app.workflows import obligations as flow
+
+router = APIRouter(prefix="/api/v1", tags=["obligations"])
+
+Status = Literal["pending", "met", "breached", "cancelled"]
+
+
+def visible(actor: Principal) -> ColumnElement[bool]:
+    """RULES §6: what the caller's organ may see.
+
+    Its own obligations, those placed in its jurisdiction, and those of any incident that
+    touches its jurisdiction (an incident over several divisions stores its first only).
+    """
+    in_jurisdiction = select(IncidentDivision.incident_id).where(
+        IncidentDivision.division_code.in_(actor.jurisdiction)
+    )
+    involved = select(Incident.id).where(
+        or_(
+            Incident.on_site_command_id == actor.org_id, Incident.responsible_org_id == actor.org_id
+        )
+    )
+    return or_(
+        Obligation.org_id == actor.org_id,
+        Obligation.division_code.in_(actor.jurisdiction),
+        Obligation.incident_id.in_(in_jurisdiction),
+        Obligation.incident_id.in_(involved),
+    )
+
+
+def _cursor(obligation: Obligation) -> str:
+    raw = f"{iso(obligation.due_at)}|{obligation.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        at, sep, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        if not sep:
+            raise ValueError("no separator")
+        return datetime.fromisoformat(at.replace("Z", "+00:00")), ident
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise invalid("cursor", "not a cursor this service issued") from exc
+
+
+@router.get("/obligations")
+async def list_obligations(
+    rt: RuntimeDep,
+    actor: PrincipalDep,
+    org: Annotated[str | None, Query(max_length=64)] = None,
+    status: Status | None = None,
+    kind: ObligationKind | None = None,
+    due_before: datetime | None = None,
+    incident: Annotated[str | None, Query(max_length=40)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 100,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    """Soonest due first; `org` is an organ id or a division code (its government)."""
+    stmt = select(Obligation).where(visible(actor))
+    if org:
+        stmt = stmt.where(Obligation.org_id == directory.resolve_org_argument(org))
+    if status:
+        stmt = stmt.where(Obligation.status == status)
+    if kind:
+        stmt = stmt.where(Obligation.kind == kind.value)
+    if due_before is not None:
+        if due_before.tzinfo is None:
+            raise invalid("due_before", "needs a UTC offset, e.g. 2026-10-13T16:00:00Z")
+        stmt = stmt.where(Obligation.due_at < due_before)
+    if incident:
+        stmt = stmt.where(Obligation.incident_id == incident)
+    if cursor:
+        at, ident = _decode_cursor(cursor)
+        stmt = stmt.where(
+            or_(Obligation.due_at > at, and_(Obligation.due_at == at, Obligation.id > ident))
+        )
+    stmt = stmt.order_by(Obligation.due_at, Obligation.id).limit(limit + 1)
+    async with rt.db.read() as session:
+        rows = list((await session.execute(stmt)).scalars())
+    page = rows[:limit]
+    now = rt.clock.now()
+    return {
+        "items": [flow.view(o, now) for o in page],
+        "next_cursor": _cursor(page[-1]) if len(rows) > limit else None,
+    }
+
+
+@router.get("/obligations/{obligation_id}")
+async def get_obligation(obligation_id: str, rt: RuntimeDep, actor: PrincipalDep) -> dict[str, Any]:
+    async with rt.db.read() as session:
+        row = (
+            await session.execute(
+                select(Obligation).where(Obligation.id == obligation_id, visible(actor))
+            )
+        ).scalar_one_or_none()
+    if row is None:
+        raise not_found("obligation")
+    return flow.view(row, rt.clock.now())

@@ -1,5 +1,234 @@
-"""(being built)"""
+"""Releases and their work flow (API.md, Releases; RULES §4), and organs' flows (Art. 27)."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter(prefix="/api/v1")
+import base64
+from datetime import datetime
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Body, Depends, Header, Query, Response
+from sqlalchemy import and_, or_, select
+
+from app.auth import Principal
+from app.clock import iso
+from app.deps import PrincipalDep, RuntimeDep, require
+from app.errors import invalid
+from app.models.releases import Release
+from app.rules.releases import STATUSES, STEP_ROLES, FlowStep, ReleaseKind, StepKind
+from app.runtime import Runtime
+from app.schemas.releases import FlowSet, Note, Reason, ReleaseCreate, ReleaseEdit, Review
+from app.workflows import releases as flow
+
+router = APIRouter(prefix="/api/v1", tags=["releases"])
+
+
+def _roles(step: StepKind) -> Any:
+    # The roles any organ's flow may name at this step; the release's own flow narrows it.
+    return Depends(require(*sorted(STEP_ROLES[step])))
+
+
+Drafter = Annotated[Principal, Depends(require("drafter"))]
+Submitter = Annotated[Principal, _roles(StepKind.submit)]
+Reviewer = Annotated[Principal, _roles(StepKind.review)]
+Approver = Annotated[Principal, _roles(StepKind.approve)]
+CoSigner = Annotated[Principal, _roles(StepKind.cosign)]
+Publisher = Annotated[Principal, _roles(StepKind.publish)]
+Actor = Annotated[Principal, Depends(require("drafter", "reviewer", "approver", "info_office"))]
+Admin = Annotated[Principal, Depends(require("admin"))]
+
+
+def _ctx(rt: Runtime, actor: Principal) -> flow.Context:
+    return flow.Context(actor=actor, clock=rt.clock, public_url=rt.settings.public_url)
+
+
+async def _draft(
+    rt: Runtime,
+    actor: Principal,
+    body: ReleaseCreate,
+    response: Response,
+    incident_id: str | None,
+    idempotency_key: str | None,
+) -> dict[str, Any]:
+    async with rt.db.write() as session:
+        release, created = await flow.create(
+            session, body, _ctx(rt, actor), incident_id=incident_id, idempotency_key=idempotency_key
+        )
+        view = await flow.view_one(session, release, rt.clock.now())
+    if not created:
+        response.status_code = 200
+    return view
+
+
+@router.post("/incidents/{incident_id}/releases", status_code=201)
+async def draft_on_incident(
+    incident_id: str,
+    body: ReleaseCreate,
+    rt: RuntimeDep,
+    actor: Drafter,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> dict[str, Any]:
+    return await _draft(rt, actor, body, response, incident_id, idempotency_key)
+
+
+@router.post("/releases", status_code=201)
+async def draft(
+    body: ReleaseCreate,
+    rt: RuntimeDep,
+    actor: Drafter,
+    response: Response,
+    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+) -> dict[str, Any]:
+    return await _draft(rt, actor, body, response, None, idempotency_key)
+
+
+@router.patch("/releases/{release_id}")
+async def edit(
+    release_id: str, body: ReleaseEdit, rt: RuntimeDep, actor: Drafter
+) -> dict[str, Any]:
+    async with rt.db.write() as session:
+        release = await flow.edit(session, release_id, body, _ctx(rt, actor))
+        return await flow.view_one(session, release, rt.clock.now())
+
+
+@router.post("/releases/{release_id}/submit")
+async def submit(release_id: str, rt: RuntimeDep, actor: Submitter) -> dict[str, Any]:
+    async with rt.db.write() as session:
+        release = await flow.submit(session, release_id, _ctx(rt, actor))
+        return await flow.view_one(session, release, rt.clock.now())
+
+
+@router.post("/releases/{release_id}/review")
+async def review(release_id: str, body: Review, rt: RuntimeDep, actor: Reviewer) -> dict[str, Any]:
+    async with rt.db.write() as session:
+        release = await flow.review(
+            session, release_id, _ctx(rt, actor), passed=body.passed, note=body.note
+        )
+        return await flow.view_one(session, release, rt.clock.now())
+
+
+@router.post("/releases/{release_id}/approve")
+async def approve(
+    release_id: str,
+    rt: RuntimeDep,
+    actor: Approver,
+    body: Annotated[Note | None, Body()] = None,
+) -> dict[str, Any]:
+    async with rt.db.write() as session:
+        release = await flow.approve(
+            session, release_id, _ctx(rt, actor), note=body.note if body else ""
+        )
+        return await flow.view_one(session, release, rt.clock.now())
+
+
+@router.post("/releases/{release_id}/cosign")
+async def cosign(
+    release_id: str,
+    rt: RuntimeDep,
+    actor: CoSigner,
+    body: Annotated[Note | None, Body()] = None,
+) -> dict[str, Any]:
+    async with rt.db.write() as session:
+        release = await flow.cosign(
+            session, release_id, _ctx(rt, actor), note=body.note if body else ""
+        )
+        return await flow.view_one(session, release, rt.clock.now())
+
+
+@router.post("/releases/{release_id}/reject")
+async def reject(release_id: str, body: Reason, rt: RuntimeDep, actor: Actor) -> dict[str, Any]:
+    async with rt.db.write() as session:
+        release = await flow.reject(session, release_id, body.reason, _ctx(rt, actor))
+        return await flow.view_one(session, release, rt.clock.now())
+
+
+@router.post("/releases/{release_id}/publish")
+async def publish(release_id: str, rt: RuntimeDep, actor: Publisher) -> dict[str, Any]:
+    async with rt.db.write() as session:
+        release = await flow.publish(session, release_id, _ctx(rt, actor))
+        return await flow.view_one(session, release, rt.clock.now())
+
+
+@router.post("/releases/{release_id}/retract")
+async def retract(
+    release_id: str,
+    body: Reason,
+    rt: RuntimeDep,
+    actor: Annotated[Principal, Depends(require("drafter", "approver", "info_office"))],
+    response: Response,
+) -> dict[str, Any]:
+    """A publication: drafts a retraction that replaces it (201). A release not yet
+    published: withdraws it (200)."""
+    async with rt.db.write() as session:
+        release, created = await flow.retract(session, release_id, body.reason, _ctx(rt, actor))
+        view = await flow.view_one(session, release, rt.clock.now())
+    response.status_code = 201 if created else 200
+    return view
+
+
+def _cursor(release: Release) -> str:
+    raw = f"{iso(release.created_at)}|{release.id}"
+    return base64.urlsafe_b64encode(raw.encode()).decode()
+
+
+def _decode_cursor(cursor: str) -> tuple[datetime, str]:
+    try:
+        at, _, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
+        return datetime.fromisoformat(at.replace("Z", "+00:00")), ident
+    except (ValueError, UnicodeDecodeError) as exc:
+        raise invalid("cursor", "not a cursor this service issued") from exc
+
+
+@router.get("/releases")
+async def list_releases(
+    rt: RuntimeDep,
+    actor: PrincipalDep,
+    incident: Annotated[str | None, Query(max_length=40)] = None,
+    status: Annotated[str | None, Query(pattern="^(" + "|".join(STATUSES) + ")$")] = None,
+    kind: ReleaseKind | None = None,
+    org: Annotated[str | None, Query(max_length=64)] = None,
+    limit: Annotated[int, Query(ge=1, le=500)] = 50,
+    cursor: str | None = None,
+) -> dict[str, Any]:
+    stmt = select(Release).where(flow.visible_clause(actor))
+    if incident:
+        stmt = stmt.where(Release.incident_id == incident)
+    if status:
+        stmt = stmt.where(Release.status == status)
+    if kind:
+        stmt = stmt.where(Release.kind == kind.value)
+    if org:
+        stmt = stmt.where(Release.org_id == org)
+    if cursor:
+        at, ident = _decode_cursor(cursor)
+        stmt = stmt.where(
+            or_(Release.created_at < at, and_(Release.created_at == at, Release.id < ident))
+        )
+    stmt = stmt.order_by(Release.created_at.desc(), Release.id.desc()).limit(limit + 1)
+    async with rt.db.read() as session:
+        rows = list((await session.execute(stmt)).scalars())
+        page = rows[:limit]
+        items = await flow.views(session, page, rt.clock.now())
+    return {"items": items, "next_cursor": _cursor(page[-1]) if len(rows) > limit else None}
+
+
+@router.get("/releases/{release_id}")
+async def get_release(release_id: str, rt: RuntimeDep, actor: PrincipalDep) -> dict[str, Any]:
+    async with rt.db.read() as session:
+        release = await flow.get_visible(session, release_id, actor)
+        return await flow.view_one(session, release, rt.clock.now())
+
+
+@router.get("/orgs/{org_id}/release-flow")
+async def get_release_flow(org_id: str, rt: RuntimeDep, actor: PrincipalDep) -> dict[str, Any]:
+    async with rt.db.read() as session:
+        return await flow.get_flow(session, org_id, actor)
+
+
+@router.put("/orgs/{org_id}/release-flow")
+async def set_release_flow(
+    org_id: str, body: FlowSet, rt: RuntimeDep, actor: Admin
+) -> dict[str, Any]:
+    steps = [FlowStep(s.step, s.role.value, s.co_signers) for s in body.steps]
+    async with rt.db.write() as session:
+        return await flow.set_flow(session, org_id, steps, _ctx(rt, actor))

@@ -1,5 +1,167 @@
-"""(being built)"""
+"""Spokespersons and press assistants (Art. 7-9) and media interview requests (Art. 21)."""
 
-from fastapi import APIRouter
+from __future__ import annotations
 
-router = APIRouter(prefix="/api/v1")
+from datetime import timedelta
+from typing import Annotated, Any
+
+from fastapi import APIRouter, Depends, Header, Query, Request, Response
+
+from app.auth import Principal
+from app.deps import PrincipalDep, RuntimeDep, require
+from app.models.people import InterviewRequest, Spokesperson
+from app.routers.reports import csv_response, wants
+from app.runtime import Runtime
+from app.schemas.people import (
+    InterviewAccept,
+    InterviewCreate,
+    InterviewDecline,
+    SpokespersonCreate,
+    SpokespersonRemove,
+)
+from app.workflows import obligations
+from app.workflows import people as flow
+from app.workflows.incidents import Context
+
+router = APIRouter(prefix="/api/v1", tags=["spokespersons and interviews"])
+
+Personnel = Annotated[Principal, Depends(require("approver", "info_office", "admin"))]
+PressOffice = Annotated[Principal, Depends(require("drafter", "approver", "info_office"))]
+Decider = Annotated[Principal, Depends(require("approver", "info_office"))]
+IdempotencyKey = Annotated[str | None, Header(max_length=200)]
+
+
+def _ctx(rt: Runtime, actor: Principal) -> Context:
+    return Context(
+        actor=actor,
+        clock=rt.clock,
+        future_tolerance=timedelta(seconds=rt.settings.future_tolerance_seconds),
+    )
+
+
+@router.get("/spokespersons/annual-list", response_model=None)
+async def annual_list(
+    request: Request,
+    rt: RuntimeDep,
+    actor: PrincipalDep,
+    year: Annotated[int, Query(ge=2016, le=2100)],
+    format: Annotated[str | None, Query(pattern="^(json|csv)$")] = None,
+) -> dict[str, Any] | Response:
+    """Art. 9: the year's list of spokespersons and press assistants, organ by organ."""
+    async with rt.db.read() as session:
+        rows = await flow.annual_list(session, year, actor)
+    lines = [flow.annual_list_row(org, person) for org, person in rows]
+    if wants(request, "csv", format):
+        return csv_response(flow.ANNUAL_LIST_COLUMNS, lines, f"spokespersons-{year}.csv")
+    organs: dict[str, dict[str, Any]] = {}
+    for org, person in rows:
+        entry = organs.setdefault(
+            org.id,
+            {
+                "org": {"id": org.id, "name_zh": org.name_zh, "name_en": org.name_en},
+                "division_code": org.division_code,
+                "spokespersons": [],
+                "press_assistants": [],
+            },
+        )
+        key = "spokespersons" if person.role == "spokesperson" else "press_assistants"
+        entry[key].append(flow.spokesperson_view(person))
+    return {"year": year, "organs": list(organs.values())}
+
+
+@router.get("/spokespersons")
+async def listing(
+    rt: RuntimeDep,
+    actor: PrincipalDep,
+    org: Annotated[str | None, Query(max_length=64)] = None,
+    serving: bool = False,
+) -> dict[str, Any]:
+    async with rt.db.read() as session:
+        rows = await flow.listing(session, actor, org_id=org, serving_only=serving)
+    return {"items": [flow.spokesperson_view(person, org) for org, person in rows]}
+
+
+@router.post("/spokespersons", status_code=201)
+async def appoint(
+    body: SpokespersonCreate,
+    rt: RuntimeDep,
+    actor: Personnel,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    scope = f"spokespersons:{actor.org_id}"
+    async with rt.db.write() as session:
+        prior = await flow.prior_request(session, idempotency_key, scope, body)
+        if prior is not None:
+            response.status_code = 200
+            found = await session.get(Spokesperson, prior)
+            assert found is not None
+            return flow.spokesperson_view(found)
+        person = await flow.appoint(session, body, _ctx(rt, actor))
+        flow.remember_request(session, idempotency_key, scope, body, person.id, rt.clock.now())
+        return flow.spokesperson_view(person)
+
+
+@router.post("/spokespersons/{person_id}/remove")
+async def remove(
+    person_id: str, body: SpokespersonRemove, rt: RuntimeDep, actor: Personnel
+) -> dict[str, Any]:
+    async with rt.db.write() as session:
+        person, obligation = await flow.remove(session, person_id, body, _ctx(rt, actor))
+        return {
+            **flow.spokesperson_view(person),
+            "obligation": obligations.view(obligation, rt.clock.now()),
+        }
+
+
+@router.get("/interviews")
+async def interviews(
+    rt: RuntimeDep,
+    actor: PrincipalDep,
+    org: Annotated[str | None, Query(max_length=64)] = None,
+    status: Annotated[str | None, Query(pattern="^(pending|accepted|declined)$")] = None,
+) -> dict[str, Any]:
+    async with rt.db.read() as session:
+        rows = await flow.interviews(session, actor, org_id=org, status=status)
+    return {"items": [flow.interview_view(r) for r in rows]}
+
+
+@router.post("/interviews", status_code=201)
+async def request_interview(
+    body: InterviewCreate,
+    rt: RuntimeDep,
+    actor: PressOffice,
+    response: Response,
+    idempotency_key: IdempotencyKey = None,
+) -> dict[str, Any]:
+    scope = f"interviews:{actor.org_id}"
+    async with rt.db.write() as session:
+        prior = await flow.prior_request(session, idempotency_key, scope, body)
+        if prior is not None:
+            response.status_code = 200
+            found = await session.get(InterviewRequest, prior)
+            assert found is not None
+            return flow.interview_view(found)
+        request = await flow.request_interview(session, body, _ctx(rt, actor))
+        flow.remember_request(session, idempotency_key, scope, body, request.id, rt.clock.now())
+        return flow.interview_view(request)
+
+
+@router.post("/interviews/{request_id}/accept")
+async def accept(
+    request_id: str, rt: RuntimeDep, actor: Decider, body: InterviewAccept | None = None
+) -> dict[str, Any]:
+    async with rt.db.write() as session:
+        request = await flow.accept_interview(
+            session, request_id, body or InterviewAccept(), _ctx(rt, actor)
+        )
+        return flow.interview_view(request)
+
+
+@router.post("/interviews/{request_id}/decline")
+async def decline(
+    request_id: str, body: InterviewDecline, rt: RuntimeDep, actor: Decider
+) -> dict[str, Any]:
+    async with rt.db.write() as session:
+        request = await flow.decline_interview(session, request_id, body, _ctx(rt, actor))
+        return flow.interview_view(request)

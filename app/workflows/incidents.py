@@ -18,9 +18,9 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import directory
 from app.auth import Principal
 from app.clock import Clock, iso
+from app.db import dialect_name
 from app.errors import Problem, conflict, invalid, not_found
 from app.events import log
-from app.db import dialect_name
 from app.ids import new_id
 from app.models import (
     IdempotencyKey,
@@ -145,6 +145,11 @@ def _classify(
     asserted_basis: str | None,
     criteria: list[str],
 ) -> rules_classification.Classification:
+    # RULES §1: an asserted level stands only on a written basis, and a basis needs a level.
+    if asserted_level is not None and not (asserted_basis or "").strip():
+        raise invalid("asserted_basis", "an asserted level needs a written basis")
+    if asserted_level is None and asserted_basis is not None:
+        raise invalid("asserted_level", "a basis was given without an asserted level")
     try:
         return rules_classification.classify(
             category,
@@ -177,6 +182,17 @@ def _mark_known(incident: Incident, level: Level, at: datetime) -> None:
 def request_hash(body: IncidentCreate) -> str:
     canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
     return hashlib.sha256(canonical.encode()).hexdigest()
+
+
+def owes_something(new_incident: Incident) -> bool:
+    """Whether a just-reported incident's facts call for any obligation (RULES §3).
+
+    A new incident has none yet and nothing published, so reconciling it can only open
+    what the rules ask for; most intakes (levels III and IV) ask for nothing, and skipping
+    the reconciliation spares intake a query.
+    """
+    facts = obligations.facts_of(new_incident)
+    return bool(obligations.rules.incident_obligations(facts, obligations.windows))
 
 
 # -- responsibility ------------------------------------------------------------------------
@@ -297,7 +313,7 @@ async def create(
     for code in codes:
         session.add(IncidentDivision(incident_id=incident.id, division_code=code))
     await route(session, incident, at=now, cause="intake")
-    await session.flush()
+    # No flush of its own: appending the event flushes the incident with it.
     event = await log.append(
         session,
         "incident.reported",
@@ -318,7 +334,8 @@ async def create(
         after=summary(incident),
         event=event,
     )
-    await obligations.reconcile_incident(session, incident, at=now)
+    if owes_something(incident):
+        await obligations.reconcile_incident(session, incident, at=now)
     if idempotency_key:
         session.add(
             IdempotencyKey(
@@ -356,8 +373,22 @@ async def add_report(
     result = _classify(
         Category(incident.category), incident.subtype, figures, asserted, basis_text, criteria
     )
+    prior = _classify(
+        Category(incident.category),
+        incident.subtype,
+        incident.figures,
+        Level(incident.asserted_level) if incident.asserted_level else None,
+        incident.asserted_basis,
+        incident.criteria,
+    )
     old_level = Level(incident.level)
-    new_level = rules_classification.next_level_after_facts(old_level, result)
+    # RULES §1: facts raise the level only when they reach beyond the facts already weighed,
+    # so an authorised lower decision stands until something new outgrows it.
+    new_level = (
+        rules_classification.next_level_after_facts(old_level, result)
+        if rank(result.level) > rank(prior.level)
+        else old_level
+    )
     casualties_changed = any(
         figures.get(k, 0) != incident.figures.get(k, 0) for k in CASUALTY_FIGURES
     )

@@ -1,25 +1,44 @@
-"""Obligations: opened from the rules, moved with responsibility, met, cancelled.
+"""Obligations: opened from the rules, moved with responsibility, met, cancelled, fired.
 
-The rows are the truth; the scheduler only reads their timers (app.scheduler).
+The rows are the truth; the scheduler (app.scheduler) only finds their due timers and
+calls `remind` / `breach` here for each timer it won with a conditional update.
+
+Lock order on PostgreSQL, to stay clear of deadlocks with the incident workflows: the
+incident row first (they take it FOR UPDATE before anything else), then its obligations,
+then their timers; the event-order advisory lock comes with the first event appended.
 """
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+import logging
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, update
+from sqlalchemy import or_, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
+from sqlalchemy.orm.attributes import set_committed_value
 
+from app import directory
 from app.clock import iso
+from app.db import dialect_name
 from app.events import log
 from app.ids import new_id
-from app.models import Incident, Obligation, ObligationTimer
+from app.models import Incident, Obligation, ObligationTimer, Org
+from app.models.obligations import AccountabilityRecord
 from app.rules import obligations as rules
+from app.rules.calendar import local_date
 from app.rules.levels import Category, Level
+from app.rules.routing import information_office_above
+
+logger = logging.getLogger("fabu.obligations")
 
 OPEN = "pending"
+STATUSES = ("pending", "met", "breached", "cancelled")
+BREACH = "breach"
+# Art. 39(1): failing to release in the prescribed time is a matter of accountability.
+ACCOUNTABILITY_ARTICLE = "Art. 39(1)"
 
 # Current windows; settings may replace them at start-up (RULES §3: all configurable).
 windows: rules.Windows = rules.DEFAULT_WINDOWS
@@ -73,10 +92,21 @@ async def open_obligation(
         scale=spec.scale.value,
         created_at=at,
         due_at=spec.due_at,
+        due_reason=spec.reason,
         status=OPEN,
         calendar_estimated=spec.calendar_estimated,
         accountable=rules.escalates_to_accountability(spec.kind),
     )
+    if spec.calendar_estimated:
+        # The official calendar for that year is not out yet (or not in chinesecalendar):
+        # Monday-Friday was assumed. Never fail for it; recompute once the package knows.
+        about = incident_id or (f"{subject_type}:{subject_id}" if subject_type else org_id)
+        logger.warning(
+            "%s for %s due %s rests on an estimated calendar (Monday-Friday assumed)",
+            spec.kind.value,
+            about,
+            iso(spec.due_at),
+        )
     session.add(obligation)
     _add_timers(session, obligation, at)
     await session.flush()
@@ -105,20 +135,30 @@ def _add_timers(session: AsyncSession, obligation: Obligation, at: datetime) -> 
         )
     session.add(
         ObligationTimer(
-            id=new_id("tmr"), obligation_id=obligation.id, name="breach", fire_at=obligation.due_at
+            id=new_id("tmr"), obligation_id=obligation.id, name=BREACH, fire_at=obligation.due_at
         )
     )
 
 
-async def _reschedule(
-    session: AsyncSession, obligation: Obligation, due_at: datetime, at: datetime
+async def _spend_timers(
+    session: AsyncSession, obligation_id: str, at: datetime, outcome: str
 ) -> None:
-    obligation.due_at = due_at
+    """Timers the obligation no longer needs: spent without an event, never fired later."""
     await session.execute(
         update(ObligationTimer)
-        .where(ObligationTimer.obligation_id == obligation.id, ObligationTimer.fired_at.is_(None))
-        .values(fired_at=at, late_seconds=None)
+        .where(ObligationTimer.obligation_id == obligation_id, ObligationTimer.fired_at.is_(None))
+        .values(fired_at=at, late_seconds=None, outcome=outcome)
+        .execution_options(synchronize_session=False)
     )
+
+
+async def _reschedule(
+    session: AsyncSession, obligation: Obligation, spec: rules.ObligationSpec, at: datetime
+) -> None:
+    obligation.due_at = spec.due_at
+    obligation.due_reason = spec.reason
+    obligation.calendar_estimated = spec.calendar_estimated
+    await _spend_timers(session, obligation.id, at, "rescheduled")
     _add_timers(session, obligation, at)
 
 
@@ -147,15 +187,20 @@ async def reconcile_incident(session: AsyncSession, incident: Incident, *, at: d
             # A follow-up is met by a publication after its clock started; the next one opens.
             if pending:
                 if pending[0].due_at != spec.due_at:
-                    await _reschedule(session, pending[0], spec.due_at, at)
+                    await _reschedule(session, pending[0], spec, at)
                 continue
             # Same facts, same due time: a follow-up already opened for this clock stays closed.
-            if any(o.due_at == spec.due_at for o in rows):
+            if any(o.due_at == spec.due_at and o.status != "cancelled" for o in rows):
                 continue
-        elif rows:
-            if pending and pending[0].due_at != spec.due_at:
-                await _reschedule(session, pending[0], spec.due_at, at)
-            continue
+        else:
+            if pending:
+                if pending[0].due_at != spec.due_at:
+                    await _reschedule(session, pending[0], spec, at)
+                continue
+            # Met or breached: done with. Only cancelled rows (a downgrade below II, then a
+            # new rise) let the obligation open again, with the clock the facts now give.
+            if any(o.status != "cancelled" for o in rows):
+                continue
         await open_obligation(
             session,
             spec,
@@ -170,11 +215,13 @@ async def reconcile_incident(session: AsyncSession, incident: Incident, *, at: d
             continue
         for obligation in rows:
             if obligation.status == OPEN:
-                reason = (
-                    "incident closed"
-                    if incident.status != "active"
-                    else f"no longer applies at level {incident.level}"
-                )
+                if incident.status != "active":
+                    reason = "incident closed"
+                else:
+                    reason = (
+                        f"no longer applies: the incident is now level {incident.level} "
+                        f"({obligation.article} needs the facts that opened it)"
+                    )
                 await cancel(session, obligation, at=at, reason=reason)
 
 
@@ -206,11 +253,7 @@ async def cancel(
     obligation.status = "cancelled"
     obligation.cancelled_at = at
     obligation.cancel_reason = reason
-    await session.execute(
-        update(ObligationTimer)
-        .where(ObligationTimer.obligation_id == obligation.id, ObligationTimer.fired_at.is_(None))
-        .values(fired_at=at)
-    )
+    await _spend_timers(session, obligation.id, at, "cancelled")
     await log.append(
         session,
         "obligation.cancelled",
@@ -226,14 +269,22 @@ async def meet(session: AsyncSession, obligation: Obligation, *, at: datetime, b
     """Met by the first qualifying act; a late act still records when it came (RULES §3)."""
     if obligation.status not in (OPEN, "breached") or obligation.met_at is not None:
         return
+    was_breached = obligation.status == "breached"
     obligation.status = "met"
     obligation.met_at = at
     obligation.met_by = by
-    await session.execute(
-        update(ObligationTimer)
-        .where(ObligationTimer.obligation_id == obligation.id, ObligationTimer.fired_at.is_(None))
-        .values(fired_at=at)
-    )
+    await _spend_timers(session, obligation.id, at, "met")
+    if was_breached:
+        record = (
+            await session.execute(
+                select(AccountabilityRecord).where(
+                    AccountabilityRecord.obligation_id == obligation.id
+                )
+            )
+        ).scalar_one_or_none()
+        if record is not None:
+            record.met_at = at
+            record.lateness_seconds = (at - obligation.due_at).total_seconds()
     await log.append(
         session,
         "obligation.met",
@@ -241,8 +292,397 @@ async def meet(session: AsyncSession, obligation: Obligation, *, at: datetime, b
         incident_id=obligation.incident_id,
         org_id=obligation.org_id,
         division_codes=[obligation.division_code],
-        data=view(obligation, at),
+        data={
+            **view(obligation, at),
+            "late": was_breached,
+            "late_seconds": max(0.0, (at - obligation.due_at).total_seconds()),
+        },
     )
+
+
+async def meet_for(
+    session: AsyncSession,
+    kind: rules.ObligationKind | str,
+    *,
+    incident_id: str | None = None,
+    subject_type: str | None = None,
+    subject_id: str | None = None,
+    org_id: str | None = None,
+    at: datetime,
+    by: str,
+) -> list[Obligation]:
+    """Meet the open obligations of `kind` that the act at `at` answers; returns them.
+
+    Open means pending, or breached and not yet met (a late act is still recorded). Give
+    whichever of incident / subject / organ identifies what the act was about. A routine
+    conference (Art. 29) only answers the quarter it was held in. Incident workflows call
+    this with the incident row already locked (get_visible(..., for_update=True)).
+    """
+    kind = rules.ObligationKind(kind)
+    if incident_id is None and subject_id is None and org_id is None:
+        raise ValueError("meet_for needs an incident, a subject or an organ")
+    if kind == rules.ObligationKind.routine_conference and subject_id is None:
+        subject_type, subject_id = ROUTINE_SUBJECT, quarter_label(at)
+    stmt = select(Obligation).where(
+        Obligation.kind == kind.value,
+        or_(
+            Obligation.status == OPEN,
+            (Obligation.status == "breached") & Obligation.met_at.is_(None),
+        ),
+    )
+    if incident_id is not None:
+        stmt = stmt.where(Obligation.incident_id == incident_id)
+    if subject_type is not None:
+        stmt = stmt.where(Obligation.subject_type == subject_type)
+    if subject_id is not None:
+        stmt = stmt.where(Obligation.subject_id == subject_id)
+    if org_id is not None:
+        stmt = stmt.where(Obligation.org_id == org_id)
+    stmt = stmt.order_by(Obligation.id)
+    if dialect_name(session) == "postgresql":
+        stmt = stmt.with_for_update()
+    rows = list((await session.execute(stmt)).scalars())
+    for obligation in rows:
+        await meet(session, obligation, at=at, by=by)
+    return rows
+
+
+# -- obligations that are not about an incident (RULES §3, rows 6-10) ----------------------
+
+
+async def _org(session: AsyncSession, org_id: str) -> Org:
+    org = await session.get(Org, org_id)
+    if org is None:
+        raise ValueError(f"unknown organ {org_id!r}")
+    return org
+
+
+async def _open_for_subject(
+    session: AsyncSession,
+    spec: rules.ObligationSpec,
+    *,
+    org_id: str,
+    subject_type: str,
+    subject_id: str,
+    at: datetime,
+) -> Obligation:
+    """Open, or bring up to date, the one obligation of this kind about this subject.
+
+    Calling again with the same facts changes nothing; a new due time (a conference
+    moved) reschedules the pending one. A met, breached or cancelled one is left alone.
+    """
+    existing = (
+        await session.execute(
+            select(Obligation)
+            .where(
+                Obligation.kind == spec.kind.value,
+                Obligation.subject_type == subject_type,
+                Obligation.subject_id == subject_id,
+                Obligation.status != "cancelled",
+            )
+            .order_by(Obligation.created_at.desc(), Obligation.id.desc())
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    if existing is not None:
+        if existing.status == OPEN and existing.due_at != spec.due_at:
+            await _reschedule(session, existing, spec, at)
+            await log.append(
+                session,
+                "obligation.rescheduled",
+                at=at,
+                org_id=existing.org_id,
+                division_codes=[existing.division_code],
+                data={**view(existing, at), "reason": spec.reason},
+            )
+        return existing
+    org = await _org(session, org_id)
+    return await open_obligation(
+        session,
+        spec,
+        org_id=org.id,
+        division_codes=[org.division_code],
+        at=at,
+        subject_type=subject_type,
+        subject_id=subject_id,
+    )
+
+
+async def open_regular_info(
+    session: AsyncSession, org_id: str, reviewed_at: datetime, *, subject_id: str, at: datetime
+) -> Obligation:
+    """Art. 20: an item of regular government information passed production and review."""
+    spec = rules.regular_info_due(reviewed_at, windows)
+    return await _open_for_subject(
+        session, spec, org_id=org_id, subject_type="regular_info", subject_id=subject_id, at=at
+    )
+
+
+async def open_media_supervision(
+    session: AsyncSession, org_id: str, registered_at: datetime, *, subject_id: str, at: datetime
+) -> Obligation:
+    """Art. 20: a matter raised by media supervision was registered; its result is owed."""
+    spec = rules.media_supervision_due(registered_at, windows)
+    return await _open_for_subject(
+        session,
+        spec,
+        org_id=org_id,
+        subject_type="media_supervision",
+        subject_id=subject_id,
+        at=at,
+    )
+
+
+async def open_conference_filing(
+    session: AsyncSession,
+    *,
+    conference_id: str,
+    org_id: str,
+    conference_at: datetime,
+    at: datetime,
+    by_prefecture: bool = False,
+) -> Obligation:
+    """Art. 31(2) (a department) or 31(3) (a prefecture's significant one): file 5 working
+    days ahead with the provincial information office. Call again when the conference moves."""
+    spec = rules.conference_filing_due(conference_at, windows, by_prefecture=by_prefecture)
+    return await _open_for_subject(
+        session,
+        spec,
+        org_id=org_id,
+        subject_type="press_conference",
+        subject_id=conference_id,
+        at=at,
+    )
+
+
+async def open_spokesperson_change(
+    session: AsyncSession, org_id: str, changed_at: datetime, *, subject_id: str, at: datetime
+) -> Obligation:
+    """Art. 9: a spokesperson or press assistant changed; report the entry within a month."""
+    spec = rules.spokesperson_change_due(changed_at)
+    return await _open_for_subject(
+        session, spec, org_id=org_id, subject_type="spokesperson", subject_id=subject_id, at=at
+    )
+
+
+ROUTINE_SUBJECT = "quarter"
+
+
+def quarter_label(at: datetime) -> str:
+    """The Asia/Shanghai quarter containing `at`, e.g. "2026Q4"."""
+    d = local_date(at)
+    return f"{d.year}Q{(d.month - 1) // 3 + 1}"
+
+
+async def open_routine_conferences(session: AsyncSession, at: datetime) -> list[Obligation]:
+    """Art. 29: each department under the routine release system owes a conference each
+    quarter. Opens the current quarter's for every such department that lacks one; running
+    it again in the same quarter opens nothing. Returns what it opened."""
+    label = quarter_label(at)
+    departments = (
+        await session.execute(select(Org).where(Org.routine_release.is_(True)).order_by(Org.id))
+    ).scalars()
+    have = set(
+        (
+            await session.execute(
+                select(Obligation.org_id).where(
+                    Obligation.kind == rules.ObligationKind.routine_conference.value,
+                    Obligation.subject_type == ROUTINE_SUBJECT,
+                    Obligation.subject_id == label,
+                )
+            )
+        ).scalars()
+    )
+    spec = rules.routine_conference_due(at)
+    opened = []
+    for org in departments:
+        if org.id in have:
+            continue
+        opened.append(
+            await open_obligation(
+                session,
+                spec,
+                org_id=org.id,
+                division_codes=[org.division_code],
+                at=at,
+                subject_type=ROUTINE_SUBJECT,
+                subject_id=label,
+            )
+        )
+    return opened
+
+
+# -- firing: what each timer the scheduler won writes (app.scheduler.firing batches it) --------
+
+
+@dataclass(frozen=True)
+class NewEvent:
+    """An event to append, in the caller's transaction."""
+
+    type: str
+    at: datetime
+    data: dict[str, Any]
+    incident_id: str | None
+    org_id: str | None
+    division_codes: Sequence[str]
+
+
+def _lateness(late_seconds: float, late_after: float) -> dict[str, Any]:
+    return {"late": late_seconds > late_after, "late_seconds": round(late_seconds, 3)}
+
+
+def reminder_event(
+    obligation: Obligation,
+    *,
+    reminder: str,
+    fire_at: datetime,
+    at: datetime,
+    late_seconds: float,
+    division_codes: Sequence[str],
+    late_after: float = 1.0,
+) -> NewEvent:
+    """RULES §3: a reminder before the due time, addressed to the responsible organ."""
+    return NewEvent(
+        "obligation.reminder",
+        at,
+        {
+            **view(obligation, at),
+            "reminder": reminder,
+            "fire_at": iso(fire_at),
+            "to_org_id": obligation.org_id,
+            **_lateness(late_seconds, late_after),
+        },
+        obligation.incident_id,
+        obligation.org_id,
+        division_codes,
+    )
+
+
+def escalation_target(obligation: Obligation, org_division_code: str) -> str | None:
+    """Where a breach goes: the information office one level up from the responsible
+    organ's division (county → prefecture → province; the province and its departments
+    stay with the provincial office). None for a kind that is only flagged (follow-up:
+    Art. 23 permits follow-ups rather than setting them a time, so no Art. 39 matter)."""
+    if not obligation.accountable:
+        return None
+    return directory.information_office_id(
+        information_office_above(org_division_code, directory.tree())
+    )
+
+
+def mark_breached(obligation: Obligation, *, at: datetime, target: str | None) -> None:
+    """Mirror in the loaded object what the conditional UPDATE wrote, without another UPDATE."""
+    set_committed_value(obligation, "status", "breached")
+    set_committed_value(obligation, "breached_at", at)
+    set_committed_value(obligation, "escalated_to_org_id", target)
+
+
+def breach_events(
+    obligation: Obligation,
+    *,
+    at: datetime,
+    target: str | None,
+    late_seconds: float,
+    division_codes: Sequence[str],
+    late_after: float = 1.0,
+) -> list[NewEvent]:
+    """RULES §3 at the due time, unmet: `obligation.breached`, and for an accountable kind
+    `escalation.raised` addressed to the information office one level up."""
+    lateness = _lateness(late_seconds, late_after)
+    out = [
+        NewEvent(
+            "obligation.breached",
+            at,
+            {**view(obligation, at), **lateness, "escalated_to_org_id": target},
+            obligation.incident_id,
+            obligation.org_id,
+            division_codes,
+        )
+    ]
+    if target is not None:
+        out.append(
+            NewEvent(
+                "escalation.raised",
+                at,
+                {
+                    "to": "information_office",
+                    "to_org_id": target,
+                    "from_org_id": obligation.org_id,
+                    "obligation_id": obligation.id,
+                    "kind": obligation.kind,
+                    "article": obligation.article,
+                    "due_at": iso(obligation.due_at),
+                    "breached_at": iso(at),
+                    "reason": (
+                        f"{obligation.kind} ({obligation.article}) owed by "
+                        f"{obligation.org_id} was not met by {iso(obligation.due_at)}"
+                    ),
+                    **lateness,
+                },
+                obligation.incident_id,
+                target,
+                division_codes,
+            )
+        )
+    return out
+
+
+def breach_audit(
+    session: AsyncSession, obligation: Obligation, *, at: datetime, event_seq: int
+) -> None:
+    """The system's own act, on the record beside the breach event."""
+    entry = log.audit(
+        session,
+        at=at,
+        actor=None,
+        action="obligation.breach",
+        entity_type="obligation",
+        entity_id=obligation.id,
+        incident_id=obligation.incident_id,
+        before={"status": OPEN},
+        after={
+            "status": "breached",
+            "breached_at": iso(at),
+            "escalated_to_org_id": obligation.escalated_to_org_id,
+        },
+        reason=f"due {iso(obligation.due_at)} passed unmet ({obligation.article})",
+    )
+    entry.event_seq = event_seq
+
+
+def accountability_record(
+    obligation: Obligation, *, at: datetime, target: str, late_seconds: float
+) -> AccountabilityRecord:
+    """Art. 39(1): the record a breach of an accountable obligation opens."""
+    return AccountabilityRecord(
+        id=new_id("acc"),
+        obligation_id=obligation.id,
+        incident_id=obligation.incident_id,
+        org_id=obligation.org_id,
+        division_code=obligation.division_code,
+        kind=obligation.kind,
+        obligation_article=obligation.article,
+        article=ACCOUNTABILITY_ARTICLE,
+        due_at=obligation.due_at,
+        breached_at=at,
+        detected_late_seconds=round(late_seconds, 3),
+        escalated_to_org_id=target,
+    )
+
+
+async def accountability_for(
+    session: AsyncSession, *, incident_id: str | None = None, org_id: str | None = None
+) -> list[AccountabilityRecord]:
+    """Art. 39(1) records, oldest breach first (for the accountability timeline, issue 7)."""
+    stmt = select(AccountabilityRecord)
+    if incident_id is not None:
+        stmt = stmt.where(AccountabilityRecord.incident_id == incident_id)
+    if org_id is not None:
+        stmt = stmt.where(AccountabilityRecord.org_id == org_id)
+    rows = await session.execute(
+        stmt.order_by(AccountabilityRecord.breached_at, AccountabilityRecord.id)
+    )
+    return list(rows.scalars())
 
 
 def view(obligation: Obligation, now: datetime) -> dict[str, Any]:
@@ -260,9 +700,12 @@ def view(obligation: Obligation, now: datetime) -> dict[str, Any]:
         "article": obligation.article,
         "seconds_remaining": int((obligation.due_at - now).total_seconds()),
         "calendar_estimated": obligation.calendar_estimated,
+        "due_reason": obligation.due_reason,
     }
     if obligation.subject_type:
         body["subject"] = {"type": obligation.subject_type, "id": obligation.subject_id}
+    if obligation.escalated_to_org_id:
+        body["escalated_to_org_id"] = obligation.escalated_to_org_id
     if obligation.status == "cancelled":
         body["cancelled_at"] = iso(obligation.cancelled_at)
         body["cancel_reason"] = obligation.cancel_reason

@@ -2,7 +2,7 @@
 
 Revision ID: 0001
 Revises: 
-Create Date: 2026-11-27 22:45:15.438692
+Create Date: 2026-11-27 23:34:40.148921
 """
 from alembic import op
 import sqlalchemy as sa
@@ -68,6 +68,19 @@ def upgrade() -> None:
     sa.Column('resource_id', sa.String(length=40), nullable=False),
     sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.PrimaryKeyConstraint('key', 'scope', name=op.f('pk_idempotency_keys'))
+    )
+    op.create_table('scheduler_leases',
+    sa.Column('name', sa.String(length=40), nullable=False),
+    sa.Column('holder', sa.String(length=100), nullable=False),
+    sa.Column('expires_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('acquired_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_scheduler_leases'))
+    )
+    op.create_table('webhook_cursor',
+    sa.Column('name', sa.String(length=32), nullable=False),
+    sa.Column('last_seq', sa.BigInteger(), nullable=False),
+    sa.Column('updated_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.PrimaryKeyConstraint('name', name=op.f('pk_webhook_cursor'))
     )
     op.create_table('orgs',
     sa.Column('id', sa.String(length=64), nullable=False),
@@ -151,6 +164,58 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_incidents_responsible_org_id'), ['responsible_org_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_incidents_status'), ['status'], unique=False)
 
+    op.create_table('release_flows',
+    sa.Column('org_id', sa.String(length=64), nullable=False),
+    sa.Column('steps', sa.JSON(), nullable=False),
+    sa.Column('updated_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('updated_by_token', sa.String(length=40), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], name=op.f('fk_release_flows_org_id_orgs')),
+    sa.PrimaryKeyConstraint('org_id', name=op.f('pk_release_flows'))
+    )
+    op.create_table('spokespersons',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('org_id', sa.String(length=64), nullable=False),
+    sa.Column('division_code', sa.String(length=12), nullable=False),
+    sa.Column('role', sa.String(length=20), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('phone', sa.String(length=40), nullable=True),
+    sa.Column('appointed_on', sa.Date(), nullable=False),
+    sa.Column('removed_on', sa.Date(), nullable=True),
+    sa.Column('removal_reason', sa.Text(), nullable=True),
+    sa.Column('recorded_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('removal_recorded_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], name=op.f('fk_spokespersons_org_id_orgs')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_spokespersons'))
+    )
+    with op.batch_alter_table('spokespersons', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_spokespersons_division_code'), ['division_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_spokespersons_org_id'), ['org_id'], unique=False)
+        batch_op.create_index('ix_spokespersons_org_role', ['org_id', 'role'], unique=False)
+
+    op.create_table('webhook_subscriptions',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('url', sa.String(length=2048), nullable=False),
+    sa.Column('channel', sa.String(length=16), nullable=False),
+    sa.Column('event_types', sa.JSON(), nullable=False),
+    sa.Column('org_id', sa.String(length=64), nullable=False),
+    sa.Column('secret', sa.String(length=100), nullable=False),
+    sa.Column('active', sa.Boolean(), nullable=False),
+    sa.Column('disabled_reason', sa.Text(), nullable=True),
+    sa.Column('disabled_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('after_seq', sa.BigInteger(), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_by_token', sa.String(length=40), nullable=True),
+    sa.Column('updated_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], name=op.f('fk_webhook_subscriptions_org_id_orgs')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_subscriptions'))
+    )
+    with op.batch_alter_table('webhook_subscriptions', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_subscriptions_active'), ['active'], unique=False)
+        batch_op.create_index(batch_op.f('ix_webhook_subscriptions_org_id'), ['org_id'], unique=False)
+
     op.create_table('incident_divisions',
     sa.Column('incident_id', sa.String(length=40), nullable=False),
     sa.Column('division_code', sa.String(length=12), nullable=False),
@@ -159,6 +224,33 @@ def upgrade() -> None:
     )
     with op.batch_alter_table('incident_divisions', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_incident_divisions_division_code'), ['division_code'], unique=False)
+
+    op.create_table('interview_requests',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('org_id', sa.String(length=64), nullable=False),
+    sa.Column('division_code', sa.String(length=12), nullable=False),
+    sa.Column('incident_id', sa.String(length=40), nullable=True),
+    sa.Column('reporter_name', sa.String(length=200), nullable=False),
+    sa.Column('outlet', sa.String(length=300), nullable=False),
+    sa.Column('press_card_number', sa.String(length=40), nullable=False),
+    sa.Column('subject', sa.Text(), nullable=False),
+    sa.Column('requested_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('decided_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('decided_by_token', sa.String(length=40), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=True),
+    sa.Column('interview_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['incident_id'], ['incidents.id'], name=op.f('fk_interview_requests_incident_id_incidents')),
+    sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], name=op.f('fk_interview_requests_org_id_orgs')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_interview_requests'))
+    )
+    with op.batch_alter_table('interview_requests', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_interview_requests_decided_at'), ['decided_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_interview_requests_division_code'), ['division_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_interview_requests_org_id'), ['org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_interview_requests_status'), ['status'], unique=False)
 
     op.create_table('obligations',
     sa.Column('id', sa.String(length=40), nullable=False),
@@ -172,10 +264,12 @@ def upgrade() -> None:
     sa.Column('scale', sa.String(length=8), nullable=False),
     sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('due_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('due_reason', sa.Text(), nullable=False),
     sa.Column('status', sa.String(length=16), nullable=False),
     sa.Column('met_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('met_by', sa.String(length=40), nullable=True),
     sa.Column('breached_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('escalated_to_org_id', sa.String(length=64), nullable=True),
     sa.Column('cancelled_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('cancel_reason', sa.Text(), nullable=True),
     sa.Column('calendar_estimated', sa.Boolean(), nullable=False),
@@ -190,6 +284,48 @@ def upgrade() -> None:
         batch_op.create_index(batch_op.f('ix_obligations_kind'), ['kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_obligations_org_id'), ['org_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_obligations_status'), ['status'], unique=False)
+        batch_op.create_index('ix_obligations_status_due', ['status', 'due_at'], unique=False)
+        batch_op.create_index('ix_obligations_subject', ['subject_type', 'subject_id'], unique=False)
+
+    op.create_table('press_conferences',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('incident_id', sa.String(length=40), nullable=True),
+    sa.Column('host_org_id', sa.String(length=64), nullable=False),
+    sa.Column('division_code', sa.String(length=12), nullable=False),
+    sa.Column('title', sa.String(length=500), nullable=False),
+    sa.Column('venue', sa.String(length=500), nullable=False),
+    sa.Column('scheduled_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('significant', sa.Boolean(), nullable=False),
+    sa.Column('major_matter', sa.Boolean(), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('approval_required', sa.Boolean(), nullable=False),
+    sa.Column('approval_article', sa.String(length=16), nullable=True),
+    sa.Column('approved_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('approver_office', sa.String(length=40), nullable=True),
+    sa.Column('approver_name', sa.String(length=200), nullable=True),
+    sa.Column('approved_by_token', sa.String(length=40), nullable=True),
+    sa.Column('filing_required', sa.Boolean(), nullable=False),
+    sa.Column('filing_article', sa.String(length=16), nullable=True),
+    sa.Column('filed_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('held_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('evaluated_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('evaluation_summary', sa.Text(), nullable=True),
+    sa.Column('texts_provided', sa.Boolean(), nullable=False),
+    sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_by_org', sa.String(length=64), nullable=False),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['host_org_id'], ['orgs.id'], name=op.f('fk_press_conferences_host_org_id_orgs')),
+    sa.ForeignKeyConstraint(['incident_id'], ['incidents.id'], name=op.f('fk_press_conferences_incident_id_incidents')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_press_conferences'))
+    )
+    with op.batch_alter_table('press_conferences', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_press_conferences_division_code'), ['division_code'], unique=False)
+        batch_op.create_index(batch_op.f('ix_press_conferences_held_at'), ['held_at'], unique=False)
+        batch_op.create_index('ix_press_conferences_host_held', ['host_org_id', 'held_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_press_conferences_host_org_id'), ['host_org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_press_conferences_incident_id'), ['incident_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_press_conferences_scheduled_at'), ['scheduled_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_press_conferences_status'), ['status'], unique=False)
 
     op.create_table('releases',
     sa.Column('id', sa.String(length=40), nullable=False),
@@ -201,11 +337,25 @@ def upgrade() -> None:
     sa.Column('channels', sa.JSON(), nullable=False),
     sa.Column('facts', sa.JSON(), nullable=True),
     sa.Column('explanation', sa.Text(), nullable=True),
+    sa.Column('differences', sa.JSON(), nullable=False),
     sa.Column('status', sa.String(length=20), nullable=False),
+    sa.Column('division_codes', sa.JSON(), nullable=False),
+    sa.Column('flow', sa.JSON(), nullable=False),
+    sa.Column('step_index', sa.Integer(), nullable=False),
+    sa.Column('round', sa.Integer(), nullable=False),
+    sa.Column('co_signer_ids', sa.JSON(), nullable=False),
+    sa.Column('rejection', sa.JSON(), nullable=True),
     sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('created_by_token', sa.String(length=40), nullable=True),
+    sa.Column('author_tokens', sa.JSON(), nullable=False),
+    sa.Column('updated_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('submitted_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('published_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('withdrawn_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('url', sa.String(length=500), nullable=True),
     sa.Column('replaces_id', sa.String(length=40), nullable=True),
+    sa.Column('subject_id', sa.String(length=40), nullable=True),
+    sa.Column('act_count', sa.Integer(), nullable=False),
     sa.Column('version', sa.Integer(), nullable=False),
     sa.ForeignKeyConstraint(['incident_id'], ['incidents.id'], name=op.f('fk_releases_incident_id_incidents')),
     sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], name=op.f('fk_releases_org_id_orgs')),
@@ -213,10 +363,12 @@ def upgrade() -> None:
     sa.PrimaryKeyConstraint('id', name=op.f('pk_releases'))
     )
     with op.batch_alter_table('releases', schema=None) as batch_op:
+        batch_op.create_index('ix_releases_created_id', ['created_at', 'id'], unique=False)
         batch_op.create_index(batch_op.f('ix_releases_incident_id'), ['incident_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_releases_kind'), ['kind'], unique=False)
         batch_op.create_index(batch_op.f('ix_releases_org_id'), ['org_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_releases_published_at'), ['published_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_releases_replaces_id'), ['replaces_id'], unique=False)
         batch_op.create_index(batch_op.f('ix_releases_status'), ['status'], unique=False)
 
     op.create_table('responsibility_changes',
@@ -249,6 +401,151 @@ def upgrade() -> None:
     with op.batch_alter_table('situation_reports', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_situation_reports_incident_id'), ['incident_id'], unique=False)
 
+    op.create_table('webhook_deliveries',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('subscription_id', sa.String(length=40), nullable=False),
+    sa.Column('event_seq', sa.BigInteger(), nullable=False),
+    sa.Column('event_id', sa.String(length=40), nullable=False),
+    sa.Column('event_type', sa.String(length=64), nullable=False),
+    sa.Column('status', sa.String(length=16), nullable=False),
+    sa.Column('attempts', sa.Integer(), nullable=False),
+    sa.Column('round_start', sa.Integer(), nullable=False),
+    sa.Column('next_attempt_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('claim_token', sa.String(length=32), nullable=True),
+    sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('last_attempt_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('last_status_code', sa.Integer(), nullable=True),
+    sa.Column('last_error', sa.Text(), nullable=True),
+    sa.Column('delivered_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('dead_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['subscription_id'], ['webhook_subscriptions.id'], name=op.f('fk_webhook_deliveries_subscription_id_webhook_subscriptions')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_deliveries')),
+    sa.UniqueConstraint('subscription_id', 'event_seq', name=op.f('uq_webhook_deliveries_subscription_id'))
+    )
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.create_index('ix_webhook_deliveries_due', ['status', 'next_attempt_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_webhook_deliveries_event_id'), ['event_id'], unique=False)
+        batch_op.create_index('ix_webhook_deliveries_subscription_due', ['subscription_id', 'status', 'next_attempt_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_webhook_deliveries_subscription_id'), ['subscription_id'], unique=False)
+
+    op.create_table('accountability_records',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('obligation_id', sa.String(length=40), nullable=False),
+    sa.Column('incident_id', sa.String(length=40), nullable=True),
+    sa.Column('org_id', sa.String(length=64), nullable=False),
+    sa.Column('division_code', sa.String(length=12), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('obligation_article', sa.String(length=32), nullable=False),
+    sa.Column('article', sa.String(length=32), nullable=False),
+    sa.Column('due_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('breached_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('detected_late_seconds', sa.Double(), nullable=False),
+    sa.Column('escalated_to_org_id', sa.String(length=64), nullable=False),
+    sa.Column('met_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('lateness_seconds', sa.Double(), nullable=True),
+    sa.ForeignKeyConstraint(['obligation_id'], ['obligations.id'], name=op.f('fk_accountability_records_obligation_id_obligations')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_accountability_records')),
+    sa.UniqueConstraint('obligation_id', name=op.f('uq_accountability_records_obligation_id'))
+    )
+    with op.batch_alter_table('accountability_records', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_accountability_records_breached_at'), ['breached_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_accountability_records_incident_id'), ['incident_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_accountability_records_org_id'), ['org_id'], unique=False)
+
+    op.create_table('conference_coverage',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('conference_id', sa.String(length=40), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('outlet', sa.String(length=300), nullable=False),
+    sa.Column('medium', sa.String(length=16), nullable=False),
+    sa.Column('title', sa.String(length=500), nullable=False),
+    sa.Column('url', sa.String(length=2000), nullable=True),
+    sa.Column('published_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('tone', sa.String(length=16), nullable=False),
+    sa.Column('reach', sa.Integer(), nullable=True),
+    sa.Column('recorded_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.ForeignKeyConstraint(['conference_id'], ['press_conferences.id'], name=op.f('fk_conference_coverage_conference_id_press_conferences')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_conference_coverage'))
+    )
+    with op.batch_alter_table('conference_coverage', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_conference_coverage_conference_id'), ['conference_id'], unique=False)
+
+    op.create_table('conference_materials',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('conference_id', sa.String(length=40), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('kind', sa.String(length=32), nullable=False),
+    sa.Column('title', sa.String(length=500), nullable=False),
+    sa.Column('body', sa.Text(), nullable=False),
+    sa.Column('url', sa.String(length=2000), nullable=True),
+    sa.Column('release_id', sa.String(length=40), nullable=True),
+    sa.Column('added_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('added_by_org', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['conference_id'], ['press_conferences.id'], name=op.f('fk_conference_materials_conference_id_press_conferences')),
+    sa.ForeignKeyConstraint(['release_id'], ['releases.id'], name=op.f('fk_conference_materials_release_id_releases')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_conference_materials'))
+    )
+    with op.batch_alter_table('conference_materials', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_conference_materials_conference_id'), ['conference_id'], unique=False)
+
+    op.create_table('conference_speakers',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('conference_id', sa.String(length=40), nullable=False),
+    sa.Column('position', sa.Integer(), nullable=False),
+    sa.Column('name', sa.String(length=200), nullable=False),
+    sa.Column('title', sa.String(length=300), nullable=False),
+    sa.Column('org_id', sa.String(length=64), nullable=True),
+    sa.ForeignKeyConstraint(['conference_id'], ['press_conferences.id'], name=op.f('fk_conference_speakers_conference_id_press_conferences')),
+    sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], name=op.f('fk_conference_speakers_org_id_orgs')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_conference_speakers'))
+    )
+    with op.batch_alter_table('conference_speakers', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_conference_speakers_conference_id'), ['conference_id'], unique=False)
+
+    op.create_table('early_warnings',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('chain_id', sa.String(length=40), nullable=False),
+    sa.Column('references_id', sa.String(length=40), nullable=True),
+    sa.Column('msg_type', sa.String(length=8), nullable=False),
+    sa.Column('org_id', sa.String(length=64), nullable=False),
+    sa.Column('division_code', sa.String(length=12), nullable=False),
+    sa.Column('incident_id', sa.String(length=40), nullable=True),
+    sa.Column('colour', sa.String(length=8), nullable=False),
+    sa.Column('event', sa.String(length=200), nullable=False),
+    sa.Column('category', sa.String(length=16), nullable=False),
+    sa.Column('urgency', sa.String(length=16), nullable=False),
+    sa.Column('certainty', sa.String(length=16), nullable=False),
+    sa.Column('response_types', sa.JSON(), nullable=False),
+    sa.Column('headline', sa.String(length=500), nullable=False),
+    sa.Column('description', sa.Text(), nullable=False),
+    sa.Column('instruction', sa.Text(), nullable=False),
+    sa.Column('areas', sa.JSON(), nullable=False),
+    sa.Column('onset', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('expires', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('identifier', sa.String(length=40), nullable=False),
+    sa.Column('sender', sa.String(length=100), nullable=False),
+    sa.Column('release_id', sa.String(length=40), nullable=False),
+    sa.Column('announced_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.Column('reason', sa.Text(), nullable=True),
+    sa.Column('created_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('created_by_token', sa.String(length=40), nullable=True),
+    sa.Column('version', sa.Integer(), nullable=False),
+    sa.ForeignKeyConstraint(['incident_id'], ['incidents.id'], name=op.f('fk_early_warnings_incident_id_incidents')),
+    sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], name=op.f('fk_early_warnings_org_id_orgs')),
+    sa.ForeignKeyConstraint(['references_id'], ['early_warnings.id'], name=op.f('fk_early_warnings_references_id_early_warnings')),
+    sa.ForeignKeyConstraint(['release_id'], ['releases.id'], name=op.f('fk_early_warnings_release_id_releases')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_early_warnings')),
+    sa.UniqueConstraint('identifier', name=op.f('uq_early_warnings_identifier'))
+    )
+    with op.batch_alter_table('early_warnings', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_early_warnings_chain_id'), ['chain_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_early_warnings_division_code'), ['division_code'], unique=False)
+        batch_op.create_index('ix_early_warnings_expires', ['expires'], unique=False)
+        batch_op.create_index(batch_op.f('ix_early_warnings_incident_id'), ['incident_id'], unique=False)
+        batch_op.create_index('ix_early_warnings_org_created', ['org_id', 'created_at'], unique=False)
+        batch_op.create_index(batch_op.f('ix_early_warnings_org_id'), ['org_id'], unique=False)
+        batch_op.create_index(batch_op.f('ix_early_warnings_release_id'), ['release_id'], unique=False)
+
     op.create_table('obligation_timers',
     sa.Column('id', sa.String(length=40), nullable=False),
     sa.Column('obligation_id', sa.String(length=40), nullable=False),
@@ -256,23 +553,119 @@ def upgrade() -> None:
     sa.Column('fire_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
     sa.Column('fired_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
     sa.Column('late_seconds', sa.Double(), nullable=True),
+    sa.Column('outcome', sa.String(length=16), nullable=True),
+    sa.Column('fired_by', sa.String(length=100), nullable=True),
     sa.ForeignKeyConstraint(['obligation_id'], ['obligations.id'], name=op.f('fk_obligation_timers_obligation_id_obligations')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_obligation_timers'))
     )
     with op.batch_alter_table('obligation_timers', schema=None) as batch_op:
         batch_op.create_index(batch_op.f('ix_obligation_timers_obligation_id'), ['obligation_id'], unique=False)
-        batch_op.create_index('ix_obligation_timers_pending', ['fired_at', 'fire_at'], unique=False)
+        batch_op.create_index('ix_obligation_timers_pending', ['fire_at', 'id'], unique=False, postgresql_where=sa.text('fired_at IS NULL'), sqlite_where=sa.text('fired_at IS NULL'))
+
+    op.create_table('release_acts',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('release_id', sa.String(length=40), nullable=False),
+    sa.Column('round', sa.Integer(), nullable=False),
+    sa.Column('step_index', sa.Integer(), nullable=False),
+    sa.Column('step', sa.String(length=16), nullable=False),
+    sa.Column('org_id', sa.String(length=64), nullable=False),
+    sa.Column('token_id', sa.String(length=40), nullable=True),
+    sa.Column('roles', sa.JSON(), nullable=False),
+    sa.Column('at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('outcome', sa.String(length=16), nullable=False),
+    sa.Column('note', sa.Text(), nullable=True),
+    sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], name=op.f('fk_release_acts_org_id_orgs')),
+    sa.ForeignKeyConstraint(['release_id'], ['releases.id'], name=op.f('fk_release_acts_release_id_releases')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_release_acts')),
+    sa.UniqueConstraint('release_id', 'round', 'step_index', 'org_id', name='uq_release_acts_once')
+    )
+    with op.batch_alter_table('release_acts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_release_acts_release_id'), ['release_id'], unique=False)
+
+    op.create_table('release_cosigners',
+    sa.Column('release_id', sa.String(length=40), nullable=False),
+    sa.Column('org_id', sa.String(length=64), nullable=False),
+    sa.ForeignKeyConstraint(['org_id'], ['orgs.id'], name=op.f('fk_release_cosigners_org_id_orgs')),
+    sa.ForeignKeyConstraint(['release_id'], ['releases.id'], name=op.f('fk_release_cosigners_release_id_releases')),
+    sa.PrimaryKeyConstraint('release_id', 'org_id', name=op.f('pk_release_cosigners'))
+    )
+    with op.batch_alter_table('release_cosigners', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_release_cosigners_org_id'), ['org_id'], unique=False)
+
+    op.create_table('webhook_delivery_attempts',
+    sa.Column('id', sa.String(length=40), nullable=False),
+    sa.Column('delivery_id', sa.String(length=40), nullable=False),
+    sa.Column('number', sa.Integer(), nullable=False),
+    sa.Column('started_at', app.models.base.UTCDateTime(timezone=True), nullable=False),
+    sa.Column('status_code', sa.Integer(), nullable=True),
+    sa.Column('latency_ms', sa.Double(), nullable=False),
+    sa.Column('error', sa.Text(), nullable=True),
+    sa.Column('response_excerpt', sa.Text(), nullable=True),
+    sa.Column('outcome', sa.String(length=16), nullable=False),
+    sa.Column('next_attempt_at', app.models.base.UTCDateTime(timezone=True), nullable=True),
+    sa.ForeignKeyConstraint(['delivery_id'], ['webhook_deliveries.id'], name=op.f('fk_webhook_delivery_attempts_delivery_id_webhook_deliveries')),
+    sa.PrimaryKeyConstraint('id', name=op.f('pk_webhook_delivery_attempts'))
+    )
+    with op.batch_alter_table('webhook_delivery_attempts', schema=None) as batch_op:
+        batch_op.create_index(batch_op.f('ix_webhook_delivery_attempts_delivery_id'), ['delivery_id'], unique=False)
 
     # ### end Alembic commands ###
 
 
 def downgrade() -> None:
     # ### commands auto generated by Alembic - please adjust! ###
+    with op.batch_alter_table('webhook_delivery_attempts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_delivery_attempts_delivery_id'))
+
+    op.drop_table('webhook_delivery_attempts')
+    with op.batch_alter_table('release_cosigners', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_release_cosigners_org_id'))
+
+    op.drop_table('release_cosigners')
+    with op.batch_alter_table('release_acts', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_release_acts_release_id'))
+
+    op.drop_table('release_acts')
     with op.batch_alter_table('obligation_timers', schema=None) as batch_op:
-        batch_op.drop_index('ix_obligation_timers_pending')
+        batch_op.drop_index('ix_obligation_timers_pending', postgresql_where=sa.text('fired_at IS NULL'), sqlite_where=sa.text('fired_at IS NULL'))
         batch_op.drop_index(batch_op.f('ix_obligation_timers_obligation_id'))
 
     op.drop_table('obligation_timers')
+    with op.batch_alter_table('early_warnings', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_early_warnings_release_id'))
+        batch_op.drop_index(batch_op.f('ix_early_warnings_org_id'))
+        batch_op.drop_index('ix_early_warnings_org_created')
+        batch_op.drop_index(batch_op.f('ix_early_warnings_incident_id'))
+        batch_op.drop_index('ix_early_warnings_expires')
+        batch_op.drop_index(batch_op.f('ix_early_warnings_division_code'))
+        batch_op.drop_index(batch_op.f('ix_early_warnings_chain_id'))
+
+    op.drop_table('early_warnings')
+    with op.batch_alter_table('conference_speakers', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_conference_speakers_conference_id'))
+
+    op.drop_table('conference_speakers')
+    with op.batch_alter_table('conference_materials', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_conference_materials_conference_id'))
+
+    op.drop_table('conference_materials')
+    with op.batch_alter_table('conference_coverage', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_conference_coverage_conference_id'))
+
+    op.drop_table('conference_coverage')
+    with op.batch_alter_table('accountability_records', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_accountability_records_org_id'))
+        batch_op.drop_index(batch_op.f('ix_accountability_records_incident_id'))
+        batch_op.drop_index(batch_op.f('ix_accountability_records_breached_at'))
+
+    op.drop_table('accountability_records')
+    with op.batch_alter_table('webhook_deliveries', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_deliveries_subscription_id'))
+        batch_op.drop_index('ix_webhook_deliveries_subscription_due')
+        batch_op.drop_index(batch_op.f('ix_webhook_deliveries_event_id'))
+        batch_op.drop_index('ix_webhook_deliveries_due')
+
+    op.drop_table('webhook_deliveries')
     with op.batch_alter_table('situation_reports', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_situation_reports_incident_id'))
 
@@ -283,13 +676,27 @@ def downgrade() -> None:
     op.drop_table('responsibility_changes')
     with op.batch_alter_table('releases', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_releases_status'))
+        batch_op.drop_index(batch_op.f('ix_releases_replaces_id'))
         batch_op.drop_index(batch_op.f('ix_releases_published_at'))
         batch_op.drop_index(batch_op.f('ix_releases_org_id'))
         batch_op.drop_index(batch_op.f('ix_releases_kind'))
         batch_op.drop_index(batch_op.f('ix_releases_incident_id'))
+        batch_op.drop_index('ix_releases_created_id')
 
     op.drop_table('releases')
+    with op.batch_alter_table('press_conferences', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_press_conferences_status'))
+        batch_op.drop_index(batch_op.f('ix_press_conferences_scheduled_at'))
+        batch_op.drop_index(batch_op.f('ix_press_conferences_incident_id'))
+        batch_op.drop_index(batch_op.f('ix_press_conferences_host_org_id'))
+        batch_op.drop_index('ix_press_conferences_host_held')
+        batch_op.drop_index(batch_op.f('ix_press_conferences_held_at'))
+        batch_op.drop_index(batch_op.f('ix_press_conferences_division_code'))
+
+    op.drop_table('press_conferences')
     with op.batch_alter_table('obligations', schema=None) as batch_op:
+        batch_op.drop_index('ix_obligations_subject')
+        batch_op.drop_index('ix_obligations_status_due')
         batch_op.drop_index(batch_op.f('ix_obligations_status'))
         batch_op.drop_index(batch_op.f('ix_obligations_org_id'))
         batch_op.drop_index(batch_op.f('ix_obligations_kind'))
@@ -297,10 +704,29 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_obligations_due_at'))
 
     op.drop_table('obligations')
+    with op.batch_alter_table('interview_requests', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_interview_requests_status'))
+        batch_op.drop_index(batch_op.f('ix_interview_requests_org_id'))
+        batch_op.drop_index(batch_op.f('ix_interview_requests_division_code'))
+        batch_op.drop_index(batch_op.f('ix_interview_requests_decided_at'))
+
+    op.drop_table('interview_requests')
     with op.batch_alter_table('incident_divisions', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_incident_divisions_division_code'))
 
     op.drop_table('incident_divisions')
+    with op.batch_alter_table('webhook_subscriptions', schema=None) as batch_op:
+        batch_op.drop_index(batch_op.f('ix_webhook_subscriptions_org_id'))
+        batch_op.drop_index(batch_op.f('ix_webhook_subscriptions_active'))
+
+    op.drop_table('webhook_subscriptions')
+    with op.batch_alter_table('spokespersons', schema=None) as batch_op:
+        batch_op.drop_index('ix_spokespersons_org_role')
+        batch_op.drop_index(batch_op.f('ix_spokespersons_org_id'))
+        batch_op.drop_index(batch_op.f('ix_spokespersons_division_code'))
+
+    op.drop_table('spokespersons')
+    op.drop_table('release_flows')
     with op.batch_alter_table('incidents', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_incidents_status'))
         batch_op.drop_index(batch_op.f('ix_incidents_responsible_org_id'))
@@ -321,6 +747,8 @@ def downgrade() -> None:
         batch_op.drop_index(batch_op.f('ix_orgs_department_key'))
 
     op.drop_table('orgs')
+    op.drop_table('webhook_cursor')
+    op.drop_table('scheduler_leases')
     op.drop_table('idempotency_keys')
     with op.batch_alter_table('events', schema=None) as batch_op:
         batch_op.drop_index(batch_op.f('ix_events_type'))

@@ -1,0 +1,77 @@
+"""Request shapes for early warnings (Art. 24; CAP 1.2)."""
+
+from __future__ import annotations
+
+from typing import Annotated, Literal
+
+from pydantic import AwareDatetime, Field
+
+from app.schemas.incidents import Strict
+
+Colour = Literal["red", "orange", "yellow", "blue"]
+CapCategory = Literal[
+    "Geo",
+    "Met",
+    "Safety",
+    "Security",
+    "Rescue",
+    "Fire",
+    "Health",
+    "Env",
+    "Transport",
+    "Infra",
+    "CBRNE",
+    "Other",
+]
+Urgency = Literal["Immediate", "Expected", "Future", "Past", "Unknown"]
+Certainty = Literal["Observed", "Likely", "Possible", "Unlikely", "Unknown"]
+ResponseType = Literal[
+    "Shelter", "Evacuate", "Prepare", "Execute", "Avoid", "Monitor", "Assess", "AllClear", "None"
+]
+Channel = Literal["website", "weibo", "wechat", "client"]
+DivisionCode = Annotated[str, Field(min_length=1, max_length=12)]
+
+
+def _website() -> list[Channel]:
+    # Art. 18: the government website is the first platform.
+    return ["website"]
+
+
+class WarningCreate(Strict):
+    colour: Colour
+    event: str = Field(min_length=1, max_length=200)
+    areas: list[DivisionCode] = Field(min_length=1, max_length=200)
+    onset: AwareDatetime
+    expires: AwareDatetime | None = None
+    instruction: str = Field(min_length=1, max_length=20_000)
+    description: str = Field(min_length=1, max_length=20_000)
+    headline: str | None = Field(default=None, max_length=500)
+    category: CapCategory = "Other"
+    urgency: Urgency = "Expected"
+    certainty: Certainty = "Likely"
+    response_types: list[ResponseType] = Field(default_factory=list, max_length=9)
+    incident_id: str | None = Field(default=None, max_length=40)
+    channels: list[Channel] = Field(default_factory=_website, min_length=1)
+
+
+class WarningUpdate(Strict):
+    """A new message replacing the warning in force; fields left out stay as they were."""
+
+    colour: Colour | None = None
+    event: str | None = Field(default=None, min_length=1, max_length=200)
+    areas: list[DivisionCode] | None = Field(default=None, min_length=1, max_length=200)
+    onset: AwareDatetime | None = None
+    expires: AwareDatetime | None = None
+    instruction: str | None = Field(default=None, min_length=1, max_length=20_000)
+    description: str | None = Field(default=None, min_length=1, max_length=20_000)
+    headline: str | None = Field(default=None, max_length=500)
+    urgency: Urgency | None = None
+    certainty: Certainty | None = None
+    response_types: list[ResponseType] | None = Field(default=None, max_length=9)
+    reason: str = Field(min_length=1, max_length=2000)
+    channels: list[Channel] = Field(default_factory=_website, min_length=1)
+
+
+class WarningCancel(Strict):
+    reason: str = Field(min_length=1, max_length=2000)
+    channels: list[Channel] = Field(default_factory=_website, min_length=1)
