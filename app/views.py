@@ -41,12 +41,23 @@ def division_view(d: Division) -> dict[str, Any]:
     }
 
 
+# An organ's id and names never change once it exists, so a reference to it can be kept
+# for the life of the process: most responses then name organs without a query.
+_ORG_REFS: dict[str, Org] = {}
+
+
 async def load_orgs(session: AsyncSession, ids: Iterable[str | None]) -> dict[str, Org]:
     wanted = {i for i in ids if i}
-    if not wanted:
-        return {}
-    rows = await session.execute(select(Org).where(Org.id.in_(wanted)))
-    return {o.id: o for o in rows.scalars()}
+    found = {i: _ORG_REFS[i] for i in wanted if i in _ORG_REFS}
+    missing = wanted - found.keys()
+    if missing:
+        rows = await session.execute(select(Org).where(Org.id.in_(missing)))
+        for org in rows.scalars():
+            found[org.id] = org
+            _ORG_REFS[org.id] = Org(
+                id=org.id, name_zh=org.name_zh, name_en=org.name_en, kind=org.kind
+            )
+    return found
 
 
 def incident_view(

@@ -9,15 +9,17 @@
    process of Fabu, for `--duration` seconds after a warm-up, three times on fresh
    databases:
    - baseline: the delivery worker off (FABU_DELIVERY_ENABLED=false);
-   - A: the worker on, 10 subscriptions to every event: each incident's own events fan out
-     to 10 deliveries while intake runs (worst case);
    - B: the worker on, 10 publishers (wechat, weibo, website, generic) subscribed to
      release.published with `--backlog` releases x 10 queued at start; intake's events
-     match none, so the worker is only draining the backlog (rendering every channel).
+     match none, so the worker is only draining the backlog (rendering every channel);
+   - C: the same backlog, drained by a second Fabu process on the same database (the one
+     serving intake has FABU_DELIVERY_ENABLED=false);
+   - A (with --fanout): the worker on, 10 subscriptions to every event: each incident's own
+     events fan out to 10 deliveries while intake runs (worst case).
    Prints each run's throughput, its ratio to the baseline, how many deliveries went out
    during the run, and how long the worker took to catch up afterwards.
 
-    .venv/bin/python -m bench.webhooks                   # SQLite, about 90 s
+    .venv/bin/python -m bench.webhooks                   # SQLite, about 100 s
     .venv/bin/python -m bench.webhooks --pg              # PostgreSQL at 127.0.0.1:5432
     .venv/bin/python -m bench.webhooks --duration 5 --events 200
 
@@ -35,7 +37,7 @@ import tempfile
 import time
 import urllib.request
 from collections.abc import Iterator
-from contextlib import contextmanager
+from contextlib import ExitStack, contextmanager
 from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
@@ -70,7 +72,7 @@ from bench.intake import PANZHOU, incident_body
 SUBSCRIPTIONS = 10
 CHANNELS = ("wechat", "weibo", "website", "generic")
 # After an intake run, how long to wait for the worker to catch up.
-DRAIN_LIMIT = 20.0
+DRAIN_LIMIT = 15.0
 
 RECEIVER = """
 import sys
@@ -258,6 +260,7 @@ def intake_run(
     name: str,
     receiver_url: str | None,
     args: argparse.Namespace,
+    separate_worker: bool = False,
     **subscriptions: Any,
 ) -> tuple[LoadResult, dict[str, Any]]:
     with scratch_database(pg=pg, name=f"bench_webhooks_{name}") as url:
@@ -273,12 +276,18 @@ def intake_run(
             body=incident_body(major=False),
             unique_header="Idempotency-Key",
         )
+        delivering = bool(receiver_url) and not separate_worker
         env = {
-            "FABU_DELIVERY_ENABLED": "true" if receiver_url else "false",
+            "FABU_DELIVERY_ENABLED": "true" if delivering else "false",
             "FABU_ALLOW_PRIVATE_WEBHOOKS": "true",
         }
+        worker_env = {**env, "FABU_DELIVERY_ENABLED": "true", "FABU_SCHEDULER_ENABLED": "false"}
         extra: dict[str, Any] = {}
-        with serve(url, env=env) as server:
+        with ExitStack() as stack:
+            server = stack.enter_context(serve(url, env=env))
+            if separate_worker:
+                # Another instance on the same database that takes no requests: the worker.
+                stack.enter_context(serve(url, env=worker_env))
             before = received(receiver_url) if receiver_url else 0
             result = run_load(
                 server.port,
@@ -309,6 +318,9 @@ def main() -> None:
     parser.add_argument("--warmup", type=float, default=2.0, help="seconds not counted")
     parser.add_argument("--concurrency", type=int, default=32)
     parser.add_argument("--pg", action="store_true", help="PostgreSQL at 127.0.0.1:5432")
+    parser.add_argument(
+        "--fanout", action="store_true", help="also run A: 10 subscriptions to every event"
+    )
     args = parser.parse_args()
     backend = "PostgreSQL" if args.pg else "SQLite"
 
@@ -325,24 +337,37 @@ def main() -> None:
                 )
             )
             one = asyncio.run(deliver_all(url, receiver_url))
+        runs: list[tuple[str, LoadResult, dict[str, Any]]] = []
         base, _ = intake_run(pg=args.pg, name="base", receiver_url=None, args=args)
-        fanout, a = intake_run(
+        runs.append(("baseline: worker off", base, {}))
+        if args.fanout:
+            result, extra = intake_run(
+                pg=args.pg,
+                name="fanout",
+                receiver_url=receiver_url,
+                args=args,
+                event_types=("*",),
+                channels=("generic",),
+            )
+            runs.append(("A: 10 subs to every event", result, extra))
+        backlog = {
+            "event_types": ("release.published",),
+            "channels": CHANNELS,
+            "releases": args.backlog,
+        }
+        result, extra = intake_run(
+            pg=args.pg, name="backlog", receiver_url=receiver_url, args=args, **backlog
+        )
+        runs.append((f"B: draining {args.backlog}x10 releases", result, extra))
+        result, extra = intake_run(
             pg=args.pg,
-            name="fanout",
+            name="separate",
             receiver_url=receiver_url,
             args=args,
-            event_types=("*",),
-            channels=("generic",),
+            separate_worker=True,
+            **backlog,
         )
-        backlog, b = intake_run(
-            pg=args.pg,
-            name="backlog",
-            receiver_url=receiver_url,
-            args=args,
-            event_types=("release.published",),
-            channels=CHANNELS,
-            releases=args.backlog,
-        )
+        runs.append(("C: B, worker in its own process", result, extra))
 
     print(f"bench.webhooks: {backend}; receiver and load generator in their own processes")
     print()
@@ -358,11 +383,7 @@ def main() -> None:
         f"{args.duration:g} s after {args.warmup:g} s warm-up"
     )
     rows = [["run", "requests", "errors", "req/s", "p50 ms", "p99 ms", "vs baseline"]]
-    for label, r in (
-        ("baseline: worker off", base),
-        ("A: 10 subs to every event", fanout),
-        (f"B: draining {args.backlog}x10 releases", backlog),
-    ):
+    for label, r, _ in runs:
         rows.append(
             [
                 label,
@@ -376,10 +397,10 @@ def main() -> None:
         )
     print(table(rows))
     print()
-    for label, extra in (("A", a), ("B", b)):
-        window = args.duration + args.warmup
+    window = args.duration + args.warmup
+    for label, _, extra in runs[1:]:
         print(
-            f"   {label}: {extra['during']} deliveries during the run "
+            f"   {label[:1]}: {extra['during']} deliveries during the run "
             f"({extra['during'] / window:,.0f}/s over {window:g} s); {extra['pending_at_end']} "
             f"pending at its end, {extra['pending_after']} after {extra['drain_seconds']:.1f} s "
             f"more; {extra['dead']} dead"

@@ -159,6 +159,7 @@ class Hub:
     async def start(self) -> None:
         self._loop = asyncio.get_running_loop()
         self.last_seq = await self.tail()
+        self._last_drain = time.monotonic()
         self.rt.db.on_commit(self.poke)
         self._tasks.append(asyncio.create_task(self._read_forever(), name="hub-reader"))
         self._tasks.append(asyncio.create_task(self._tick_forever(), name="hub-ticker"))
@@ -308,7 +309,7 @@ class Hub:
         dashboards cost the same as one here.
         """
         while True:
-            await asyncio.sleep(self.rt.settings.ws_ping_seconds)
+            await asyncio.sleep(max(0.05, self.rt.settings.ws_ping_seconds))
             subs = [sub for group in list(self._groups.values()) for sub in group]
             try:
                 revoked = await self.revoked_tokens({s.principal.token_id for s in subs})

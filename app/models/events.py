@@ -5,8 +5,8 @@ from __future__ import annotations
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import JSON, BigInteger, Integer, String
-from sqlalchemy.orm import Mapped, mapped_column
+from sqlalchemy import JSON, BigInteger, ForeignKey, Integer, String
+from sqlalchemy.orm import Mapped, mapped_column, relationship
 
 from app.models.base import Base
 
@@ -18,7 +18,8 @@ class Event(Base):
     seq: Mapped[int] = mapped_column(
         BigInteger().with_variant(Integer, "sqlite"), primary_key=True, autoincrement=True
     )
-    id: Mapped[str] = mapped_column(String(40), unique=True)
+    # Unique and set by the client: lets batched INSERT ... RETURNING keep the order of rows.
+    id: Mapped[str] = mapped_column(String(40), unique=True, insert_sentinel=True)
     type: Mapped[str] = mapped_column(String(64), index=True)
     at: Mapped[datetime]
     incident_id: Mapped[str | None] = mapped_column(String(40), nullable=True, index=True)
@@ -33,7 +34,10 @@ class AuditEntry(Base):
 
     id: Mapped[str] = mapped_column(String(40), primary_key=True)
     at: Mapped[datetime]
-    event_seq: Mapped[int | None] = mapped_column(BigInteger, nullable=True)
+    event_seq: Mapped[int | None] = mapped_column(
+        BigInteger().with_variant(Integer, "sqlite"), ForeignKey("events.seq"), nullable=True
+    )
+    event: Mapped[Event | None] = relationship(lazy="raise")
     token_id: Mapped[str | None] = mapped_column(String(40), nullable=True)
     org_id: Mapped[str | None] = mapped_column(String(64), nullable=True)
     roles: Mapped[list[str]] = mapped_column(JSON, default=list)

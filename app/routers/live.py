@@ -9,6 +9,7 @@ from __future__ import annotations
 import asyncio
 import contextlib
 import json
+import logging
 from datetime import datetime
 
 from fastapi import APIRouter, WebSocket
@@ -29,6 +30,8 @@ from app.events.hub import (
 from app.runtime import Runtime
 
 router = APIRouter(prefix="/api/v1", tags=["events"])
+logger = logging.getLogger("fabu.live")
+CLOSE_INTERNAL = 1011
 
 # A browser cannot set headers on a WebSocket; offering the token as a subprotocol keeps it
 # out of URLs and access logs: `Sec-WebSocket-Protocol: fabu.live, fabu.token.<token>`.
@@ -103,11 +106,19 @@ async def live(ws: WebSocket) -> None:
         for task in (pump, listen):
             task.cancel()
         for task in (pump, listen):
-            with contextlib.suppress(asyncio.CancelledError, WebSocketDisconnect, OSError):
+            # Their outcome is read below; here they only have to be finished.
+            with contextlib.suppress(asyncio.CancelledError, Exception):
                 await task
-    if pump in done and not pump.cancelled() and pump.exception() is None:
+    if pump not in done or pump.cancelled():
+        return
+    failure = pump.exception()
+    if failure is None:
         code, reason = pump.result()
         await _close(ws, code, reason)
+    elif not isinstance(failure, WebSocketDisconnect | OSError):
+        logger.error("live stream failed", exc_info=failure)
+        # The client resumes from its last seq like after any other close.
+        await _close(ws, CLOSE_INTERNAL, "internal error; reconnect with after=<last seq>")
 
 
 async def _until_disconnect(ws: WebSocket) -> None:

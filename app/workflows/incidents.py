@@ -317,6 +317,7 @@ async def create(
     event = await log.append(
         session,
         "incident.reported",
+        flush=False,
         at=now,
         incident_id=incident.id,
         org_id=incident.responsible_org_id,
@@ -335,7 +336,7 @@ async def create(
         event=event,
     )
     if owes_something(incident):
-        await obligations.reconcile_incident(session, incident, at=now)
+        await obligations.reconcile_incident(session, incident, at=now, new=True)
     if idempotency_key:
         session.add(
             IdempotencyKey(
@@ -346,6 +347,8 @@ async def create(
                 created_at=now,
             )
         )
+    # One flush for the whole intake: every row above goes in a handful of statements.
+    await session.flush()
     return incident, True
 
 

@@ -109,7 +109,6 @@ async def open_obligation(
         )
     session.add(obligation)
     _add_timers(session, obligation, at)
-    await session.flush()
     await log.append(
         session,
         "obligation.created",
@@ -117,6 +116,7 @@ async def open_obligation(
         incident_id=incident_id,
         org_id=org_id,
         division_codes=codes,
+        flush=False,
         data={**view(obligation, at), "reason": spec.reason},
     )
     return obligation
@@ -162,20 +162,26 @@ async def _reschedule(
     _add_timers(session, obligation, at)
 
 
-async def reconcile_incident(session: AsyncSession, incident: Incident, *, at: datetime) -> None:
-    """Make the incident's obligations match what its facts call for; idempotent."""
+async def reconcile_incident(
+    session: AsyncSession, incident: Incident, *, at: datetime, new: bool = False
+) -> None:
+    """Make the incident's obligations match what its facts call for; idempotent.
+
+    `new`: the incident was reported in this transaction, so it has no obligations and no
+    publications yet and there is nothing to read back.
+    """
     wanted = {
         spec.kind.value: spec for spec in rules.incident_obligations(facts_of(incident), windows)
     }
     if incident.status == "active" and incident.level in (Level.I.value, Level.II.value):
         follow = rules.follow_up_due(
-            last_publication_at=await _last_publication_at(session, incident.id),
+            last_publication_at=None if new else await _last_publication_at(session, incident.id),
             significant_change_at=incident.last_significant_change_at,
             windows=windows,
         )
         if follow is not None:
             wanted[follow.kind.value] = follow
-    existing = await for_incident(session, incident.id)
+    existing = [] if new else await for_incident(session, incident.id)
     by_kind: dict[str, list[Obligation]] = {}
     for obligation in existing:
         by_kind.setdefault(obligation.kind, []).append(obligation)

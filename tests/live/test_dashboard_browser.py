@@ -282,5 +282,10 @@ async def test_a_reported_incident_appears_live_with_its_colour_and_a_true_count
         )
         assert len(feed) == len(set(feed))  # nothing shown twice
 
+        # The same board on a duty laptop and on a 4K wall.
+        for width, height in ((1366, 768), (3840, 2160)):
+            await page.set_viewport_size({"width": width, "height": height})
+            await page.screenshot(path=str(ARTIFACTS / f"dashboard-{width}.png"))
+
         assert problems == []
         await context.close()

@@ -304,6 +304,20 @@ async def test_an_event_committed_through_one_instance_reaches_the_clients_of_an
     assert got[0]["incident_id"] == incident["id"]
 
 
+async def test_a_failure_inside_the_stream_closes_it_1011_rather_than_leaving_it_silent(
+    start_server: StartServer, db: Database, clock: ManualClock, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    server = await start_server()
+    token, _ = await mint(db, clock, "io-520000", "viewer")
+
+    async def broken(*_: Any) -> Any:
+        raise RuntimeError("the database went away")
+
+    monkeypatch.setattr(log, "read_after", broken)
+    async with websockets.connect(server.ws_url(after=0, token=token)) as ws:
+        assert await close_code(ws) == 1011
+
+
 async def test_stopping_an_instance_tells_its_clients_to_come_back(
     start_server: StartServer, db: Database, clock: ManualClock
 ) -> None:
