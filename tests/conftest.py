@@ -60,6 +60,15 @@ def pytest_sessionfinish(session: pytest.Session, exitstatus: int) -> None:
             _pg_admin(f"DROP DATABASE IF EXISTS {PG_DB} WITH (FORCE)")
 
 
+def need_postgres() -> None:
+    """Skip without PostgreSQL, visibly; in CI (FABU_REQUIRE_PG=1) fail instead."""
+    if PG_AVAILABLE:
+        return
+    if REQUIRE_PG:
+        pytest.fail(f"PostgreSQL is required (FABU_REQUIRE_PG=1) but {PG_URL} is unreachable")
+    pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
+
+
 def backend_params() -> list[object]:
     return ["sqlite", pytest.param("postgres", marks=pytest.mark.postgres)]
 

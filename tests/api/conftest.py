@@ -20,7 +20,12 @@ from sqlalchemy.orm import Session
 from app import directory
 from app.db import sync_url
 from app.models import Base
-from tests.conftest import PG_AVAILABLE, PG_URL, REQUIRE_PG, backend_params, reset_schema
+from tests.conftest import (
+    PG_URL,
+    backend_params,
+    need_postgres,
+    reset_schema,
+)
 
 
 def _seed_sync(url: str) -> None:
@@ -74,12 +79,7 @@ def _empty_pg(url: str) -> None:
 @pytest.fixture(params=backend_params())
 def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path) -> Iterator[str]:
     if request.param == "postgres":
-        if not PG_AVAILABLE:
-            if REQUIRE_PG:
-                pytest.fail(
-                    f"PostgreSQL is required (FABU_REQUIRE_PG=1) but {PG_URL} is unreachable"
-                )
-            pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
+        need_postgres()
         _empty_pg(PG_URL)
         yield PG_URL
     else:

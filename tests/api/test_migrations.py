@@ -16,7 +16,12 @@ from sqlalchemy import create_engine, inspect
 from app.cli import db_downgrade, db_upgrade
 from app.db import sync_url
 from app.models import Base
-from tests.conftest import PG_ADMIN_URL, PG_AVAILABLE, REQUIRE_PG, _pg_admin, backend_params
+from tests.conftest import (
+    PG_ADMIN_URL,
+    _pg_admin,
+    backend_params,
+    need_postgres,
+)
 
 SCRATCH_DB = f"fabu_migrations_{os.getpid()}"
 
@@ -40,10 +45,7 @@ def empty_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "sqlite":
         yield f"sqlite+aiosqlite:///{tmp_path / 'empty.db'}"
         return
-    if not PG_AVAILABLE:
-        if REQUIRE_PG:
-            pytest.fail("PostgreSQL is required (FABU_REQUIRE_PG=1) but unreachable")
-        pytest.skip("PostgreSQL not reachable")
+    need_postgres()
     _pg_admin(f"DROP DATABASE IF EXISTS {SCRATCH_DB} WITH (FORCE)")
     _pg_admin(f"CREATE DATABASE {SCRATCH_DB}")
     try:

@@ -226,6 +226,8 @@ async def test_the_service_fires_what_is_due_and_reports_its_health_on_readyz(
             await _until(breached)
 
             # A loop that stopped ticking makes the instance unready.
+            assert leader.scheduler is not None
+            leader.scheduler.pause()
             leader.last_tick = time.time() - live.scheduler_stale_seconds - 1
             r = await client.get("/readyz")
             assert r.status_code == 503

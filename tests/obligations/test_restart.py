@@ -32,7 +32,7 @@ from app.models.obligations import AccountabilityRecord, SchedulerLease
 from app.rules import obligations as rules
 from app.workflows import obligations as flow
 from app.workflows import tokens as tokens_wf
-from tests.conftest import PG_AVAILABLE, PG_URL, REQUIRE_PG, reset_schema
+from tests.conftest import PG_URL, need_postgres, reset_schema
 from tests.obligations.server import OFFSET_ENV
 
 pytestmark = pytest.mark.slow
@@ -260,10 +260,7 @@ async def test_what_falls_due_while_the_server_is_killed_fires_once_after_it_res
 async def test_two_servers_on_one_postgresql_fire_every_reminder_and_breach_once(
     tmp_path: Path, servers: list[Server]
 ) -> None:
-    if not PG_AVAILABLE:
-        if REQUIRE_PG:
-            pytest.fail(f"PostgreSQL is required (FABU_REQUIRE_PG=1) but {PG_URL} is unreachable")
-        pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
+    need_postgres()
     db = await _prepare(PG_URL)
     log = tmp_path / "servers.log"
     n = 30
