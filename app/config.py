@@ -41,6 +41,11 @@ class Settings(BaseSettings):
     # through this process takes effect at once; one through another instance within this.
     token_cache_seconds: float = 2.0
 
+    # RULES §3 windows that differ from the defaults, e.g.
+    # FABU_OBLIGATION_WINDOWS='{"follow_up_after_publication": 14400}' (seconds; day counts
+    # as integers); see app.rules.obligations.windows_from_config.
+    obligation_windows: dict[str, float | int | list[float]] = {}
+
     log_level: str = "info"
     # bench/: mounts POST /api/v1/_noop, the baseline a benchmark measures against.
     bench_noop: bool = False

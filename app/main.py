@@ -31,9 +31,11 @@ from app.routers import (
     warnings,
     webhooks,
 )
+from app.rules.obligations import windows_from_config
 from app.runtime import Runtime
 from app.scheduler import service as scheduler
 from app.services import Service
+from app.workflows import obligations as obligations_wf
 
 log = logging.getLogger("fabu")
 
@@ -83,6 +85,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.runtime = runtime
+    if settings.obligation_windows:
+        obligations_wf.windows = windows_from_config(settings.obligation_windows)
     errors.install(app)
     for module in (
         health,

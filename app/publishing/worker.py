@@ -35,6 +35,9 @@ from app.workflows import webhooks as flow
 
 log = logging.getLogger("fabu.webhooks")
 
+# How long a woken worker waits for more commits before scanning the log.
+COALESCE_SECONDS = 0.05
+
 T = TypeVar("T")
 R = TypeVar("R")
 
@@ -130,6 +133,7 @@ class DeliveryWorker:
         self.lane_size = lane_size
         self.scan_batch = scan_batch
         self.poll_seconds = poll_seconds
+        self.coalesce_seconds = COALESCE_SECONDS
         self._lanes: dict[str, asyncio.Task[int]] = {}
         self._nudges: dict[str, asyncio.Event] = {}
         self._claims: Batcher[tuple[str, int], flow.ClaimResult] = Batcher("claims", self._claim)
@@ -209,6 +213,11 @@ class DeliveryWorker:
                 log.exception("webhook worker tick failed")
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
+            if self.coalesce_seconds and not self._stopping:
+                # Under a burst of intake every commit wakes the worker; gathering the events
+                # of a short window into one scan keeps its write transactions from taking
+                # turns with every intake for SQLite's single write lock.
+                await asyncio.sleep(self.coalesce_seconds)
 
     # -- the steps (tests call these) ----------------------------------------------------
 

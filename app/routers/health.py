@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import inspect
 from typing import Any
 
 from fastapi import APIRouter, Body
@@ -31,10 +32,15 @@ async def readyz(rt: RuntimeDep) -> JSONResponse:
     except Exception as exc:  # readiness reports any failure rather than raising it
         checks["database"] = f"unreachable: {type(exc).__name__}"
         ok = False
-    scheduler = rt.services.get("scheduler")
-    if scheduler is not None:
-        status = await scheduler.health()
-        checks["scheduler"] = status
+    # Each background service of this instance reports itself: scheduler, hub, webhooks.
+    for name, service in rt.services.items():
+        report = getattr(service, "health", None)
+        if report is None:
+            continue
+        status = report()
+        if inspect.isawaitable(status):
+            status = await status
+        checks[name] = status
         ok = ok and bool(status.get("ok"))
     return JSONResponse({"ready": ok, "checks": checks}, status_code=200 if ok else 503)
 

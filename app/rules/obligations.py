@@ -8,8 +8,8 @@ only says what is owed and by when, and the same facts always give the same answ
 
 from __future__ import annotations
 
-from collections.abc import Mapping
-from dataclasses import dataclass, field, replace
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass, field, fields, replace
 from datetime import UTC, datetime, timedelta
 from enum import StrEnum
 from types import MappingProxyType
@@ -483,3 +483,25 @@ _NOT_ACCOUNTABLE = frozenset({ObligationKind.follow_up})
 def escalates_to_accountability(kind: ObligationKind) -> bool:
     """Whether a breach of this kind opens an Art. 39(1) accountability record."""
     return kind not in _NOT_ACCOUNTABLE
+
+
+def windows_from_config(values: Mapping[str, float | int | Sequence[float]]) -> Windows:
+    """Windows from plain configuration: durations in seconds, day counts as integers.
+
+    `{"follow_up_after_publication": 14400, "reminders_hours": [3600, 600]}` gives a 4 h
+    follow-up window and reminders 60 and 10 minutes ahead; unnamed windows keep RULES §3.
+    """
+    known = {f.name: f for f in fields(Windows)}
+    changes: dict[str, object] = {}
+    for name, value in values.items():
+        if name not in known:
+            raise ValueError(f"unknown obligation window {name!r}")
+        if name.endswith("_working_days"):
+            changes[name] = int(value)  # type: ignore[arg-type]
+        elif name == "reminders_hours":
+            if not isinstance(value, Sequence):
+                raise ValueError("reminders_hours takes a list of seconds")
+            changes[name] = tuple(timedelta(seconds=float(v)) for v in value)
+        else:
+            changes[name] = timedelta(seconds=float(value))  # type: ignore[arg-type]
+    return replace(DEFAULT_WINDOWS, **changes)  # type: ignore[arg-type]

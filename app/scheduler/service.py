@@ -51,6 +51,9 @@ from app.workflows import obligations as flow
 
 logger = logging.getLogger("fabu.scheduler")
 
+# How long a poke waits for the rest of a burst of commits before re-arming.
+POKE_COALESCE_SECONDS = 0.1
+
 LEASE_NAME = "obligations"
 FIRE_JOB = "fire"
 REFRESH_SECONDS = 1.0
@@ -185,6 +188,9 @@ class SchedulerService:
         task.add_done_callback(self._tasks.discard)
 
     async def _poked(self) -> None:
+        # Commits come in bursts; one look at the next due time after a short pause serves
+        # the whole burst. Obligations are hours or days long, so 0.1 s costs nothing.
+        await asyncio.sleep(POKE_COALESCE_SECONDS)
         self._poke_pending = False
         await self._arm()
 

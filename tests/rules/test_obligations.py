@@ -684,3 +684,17 @@ def test_reminders_come_before_the_due_time_and_in_order(
         times = [at for _, at in reminder_times(spec, now=now)]
         assert times == sorted(times)
         assert all(now <= at < spec.due_at for at in times)
+
+
+def test_windows_left_open_by_the_measures_come_from_configuration() -> None:
+    from app.rules.obligations import windows_from_config
+
+    w = windows_from_config({"follow_up_after_publication": 14400, "reminders_hours": [3600, 600]})
+    assert w.follow_up_after_publication == timedelta(hours=4)
+    assert w.reminders_hours == (timedelta(hours=1), timedelta(minutes=10))
+    assert w.first_release == timedelta(hours=3)  # untouched windows keep RULES §3
+    assert (
+        windows_from_config({"disaster_summary_working_days": 7}).disaster_summary_working_days == 7
+    )
+    with pytest.raises(ValueError, match="unknown obligation window"):
+        windows_from_config({"first_relase": 60})
