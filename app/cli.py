@@ -10,7 +10,7 @@ from pathlib import Path
 
 from sqlalchemy import select
 
-from app import directory
+from app import directory, logging_filters
 from app.clock import SystemClock
 from app.config import get_settings
 from app.db import Database, sync_url
@@ -81,7 +81,12 @@ def serve(host: str, port: int) -> None:
     from app.main import create_app
 
     settings = get_settings()
-    uvicorn.run(create_app(settings), host=host, port=port, log_level=settings.log_level)
+    config = uvicorn.Config(
+        create_app(settings), host=host, port=port, log_level=settings.log_level
+    )
+    # uvicorn configures its loggers when the Config is made: the filter goes on after that.
+    logging_filters.install()
+    uvicorn.Server(config).run()
 
 
 def main(argv: list[str] | None = None) -> int:
