@@ -5,14 +5,16 @@ from __future__ import annotations
 import asyncio
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
-from typing import Any
+from typing import Any, TypeVar
 
-from sqlalchemy import event, make_url
+from sqlalchemy import event, make_url, select
 from sqlalchemy.engine import Connection
 from sqlalchemy.ext.asyncio import AsyncEngine, AsyncSession, create_async_engine
 from sqlalchemy.pool import ConnectionPoolEntry
 
 from app import sqlite_inline
+
+T = TypeVar("T")
 
 
 def is_sqlite(url: str) -> bool:
@@ -108,3 +110,14 @@ class Database:
 
 def dialect_name(session: AsyncSession) -> str:
     return session.get_bind().dialect.name
+
+
+async def fetch(
+    session: AsyncSession, model: type[T], ident: str, *, for_update: bool = False
+) -> T | None:
+    """The row with this id, or None. With `for_update` it stays locked until commit on
+    PostgreSQL; SQLite has no row locks and lets one writer in at a time anyway."""
+    stmt = select(model).filter_by(id=ident)
+    if for_update and dialect_name(session) == "postgresql":
+        stmt = stmt.with_for_update()
+    return (await session.execute(stmt)).scalar_one_or_none()

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
+from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Request
@@ -13,6 +14,7 @@ from app.auth import Principal, hash_token
 from app.errors import Problem
 from app.models import ApiToken, Org
 from app.runtime import Runtime
+from app.workflows import incidents
 from app.workflows.tokens import PrincipalCache
 
 
@@ -22,6 +24,15 @@ def runtime(request: Request) -> Runtime:
 
 
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
+
+
+def context(rt: Runtime, actor: Principal) -> incidents.Context:
+    """Who acts and when, with the configured tolerance for times a little ahead of ours."""
+    return incidents.Context(
+        actor=actor,
+        clock=rt.clock,
+        future_tolerance=timedelta(seconds=rt.settings.future_tolerance_seconds),
+    )
 
 
 def _unauthorized(detail: str) -> Problem:

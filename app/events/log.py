@@ -96,6 +96,54 @@ def audit(
     return entry
 
 
+async def record(
+    session: AsyncSession,
+    type_: str,
+    *,
+    action: str,
+    entity_type: str,
+    entity_id: str,
+    at: datetime,
+    actor: Any,
+    data: dict[str, Any],
+    org_id: str | None = None,
+    incident_id: str | None = None,
+    division_codes: Iterable[str] = (),
+    before: dict[str, Any] | None = None,
+    after: dict[str, Any] | None = None,
+    reason: str | None = None,
+    flush: bool = True,
+) -> Event:
+    """A change made by someone: its event, and the audit entry linked to that event.
+
+    `incident_id` goes on both; `data` is the event's, `before`/`after` the entry's.
+    """
+    event = await append(
+        session,
+        type_,
+        flush=flush,
+        at=at,
+        incident_id=incident_id,
+        org_id=org_id,
+        division_codes=division_codes,
+        data=data,
+    )
+    audit(
+        session,
+        at=at,
+        actor=actor,
+        action=action,
+        entity_type=entity_type,
+        entity_id=entity_id,
+        incident_id=incident_id,
+        before=before,
+        after=after,
+        reason=reason,
+        event=event,
+    )
+    return event
+
+
 async def read_after(session: AsyncSession, after: int, limit: int) -> Sequence[Event]:
     result = await session.execute(
         select(Event).where(Event.seq > after).order_by(Event.seq).limit(limit)

@@ -2,14 +2,13 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Response
 
+from app import idempotency
 from app.auth import Principal
-from app.deps import PrincipalDep, RuntimeDep, require
-from app.runtime import Runtime
+from app.deps import PrincipalDep, RuntimeDep, context, require
 from app.schemas.conferences import (
     ConferenceApproval,
     ConferenceCreate,
@@ -18,8 +17,6 @@ from app.schemas.conferences import (
     MaterialCreate,
 )
 from app.workflows import conferences as flow
-from app.workflows import people
-from app.workflows.incidents import Context
 
 router = APIRouter(prefix="/api/v1", tags=["press conferences"])
 
@@ -28,14 +25,6 @@ Approver = Annotated[Principal, Depends(require("approver"))]
 
 BASE = "/press-conferences"
 IdempotencyKey = Annotated[str | None, Header(max_length=200)]
-
-
-def _ctx(rt: Runtime, actor: Principal) -> Context:
-    return Context(
-        actor=actor,
-        clock=rt.clock,
-        future_tolerance=timedelta(seconds=rt.settings.future_tolerance_seconds),
-    )
 
 
 @router.post(BASE, status_code=201)
@@ -48,15 +37,17 @@ async def schedule(
 ) -> dict[str, Any]:
     scope = f"press-conferences:{actor.org_id}"
     async with rt.db.write() as session:
-        prior = await people.prior_request(session, idempotency_key, scope, body)
-        if prior is not None:
+        conference, created = await idempotency.replay_or_make(
+            session,
+            idempotency_key,
+            scope,
+            body,
+            find=lambda prior: flow.get_visible_conference(session, prior, actor),
+            make=lambda: flow.schedule(session, body, context(rt, actor)),
+            clock=rt.clock,
+        )
+        if not created:
             response.status_code = 200
-            conference = await flow.get_visible_conference(session, prior, actor)
-        else:
-            conference = await flow.schedule(session, body, _ctx(rt, actor))
-            people.remember_request(
-                session, idempotency_key, scope, body, conference.id, rt.clock.now()
-            )
         return await flow.conference_view(session, conference, rt.clock.now())
 
 
@@ -86,7 +77,7 @@ async def approve(
     conference_id: str, body: ConferenceApproval, rt: RuntimeDep, actor: Approver
 ) -> dict[str, Any]:
     async with rt.db.write() as session:
-        conference = await flow.approve(session, conference_id, body, _ctx(rt, actor))
+        conference = await flow.approve(session, conference_id, body, context(rt, actor))
         return await flow.conference_view(session, conference, rt.clock.now())
 
 
@@ -95,14 +86,14 @@ async def add_material(
     conference_id: str, body: MaterialCreate, rt: RuntimeDep, actor: Organiser
 ) -> dict[str, Any]:
     async with rt.db.write() as session:
-        conference = await flow.add_material(session, conference_id, body, _ctx(rt, actor))
+        conference = await flow.add_material(session, conference_id, body, context(rt, actor))
         return await flow.conference_view(session, conference, rt.clock.now())
 
 
 @router.post(BASE + "/{conference_id}/file")
 async def file(conference_id: str, rt: RuntimeDep, actor: Organiser) -> dict[str, Any]:
     async with rt.db.write() as session:
-        conference = await flow.file(session, conference_id, _ctx(rt, actor))
+        conference = await flow.file(session, conference_id, context(rt, actor))
         return await flow.conference_view(session, conference, rt.clock.now())
 
 
@@ -112,7 +103,7 @@ async def hold(
 ) -> dict[str, Any]:
     async with rt.db.write() as session:
         conference = await flow.hold(
-            session, conference_id, body or ConferenceHold(), _ctx(rt, actor)
+            session, conference_id, body or ConferenceHold(), context(rt, actor)
         )
         return await flow.conference_view(session, conference, rt.clock.now())
 
@@ -122,5 +113,5 @@ async def evaluate(
     conference_id: str, body: ConferenceEvaluation, rt: RuntimeDep, actor: Organiser
 ) -> dict[str, Any]:
     async with rt.db.write() as session:
-        conference = await flow.evaluate(session, conference_id, body, _ctx(rt, actor))
+        conference = await flow.evaluate(session, conference_id, body, context(rt, actor))
         return await flow.conference_view(session, conference, rt.clock.now())

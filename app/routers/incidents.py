@@ -2,22 +2,20 @@
 
 from __future__ import annotations
 
-import base64
-from datetime import datetime, timedelta
+from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Header, Query, Response
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 
-from app import directory
+from app import directory, pagination
 from app.auth import Principal
 from app.clock import iso
-from app.deps import PrincipalDep, RuntimeDep, require
+from app.deps import PrincipalDep, RuntimeDep, context, require
 from app.errors import invalid
 from app.models import AuditEntry, Event, Incident, IncidentDivision, Obligation
 from app.rules.levels import Category, Level
-from app.runtime import Runtime
 from app.schemas.incidents import (
     ClassificationOverride,
     CommandAction,
@@ -36,14 +34,6 @@ Classifier = Annotated[Principal, Depends(require("approver", "info_office"))]
 Closer = Annotated[Principal, Depends(require("reporter", "approver", "info_office"))]
 
 
-def _ctx(rt: Runtime, actor: Principal) -> flow.Context:
-    return flow.Context(
-        actor=actor,
-        clock=rt.clock,
-        future_tolerance=timedelta(seconds=rt.settings.future_tolerance_seconds),
-    )
-
-
 @router.post("/incidents", status_code=201)
 async def create_incident(
     body: IncidentCreate,
@@ -55,7 +45,7 @@ async def create_incident(
     async def attempt() -> tuple[dict[str, Any], bool]:
         async with rt.db.write() as session:
             incident, created = await flow.create(
-                session, body, _ctx(rt, actor), idempotency_key=idempotency_key
+                session, body, context(rt, actor), idempotency_key=idempotency_key
             )
             # A new incident whose facts call for no obligation has none: no need to look.
             known: list[Obligation] | None = (
@@ -75,19 +65,6 @@ async def create_incident(
     if not created:
         response.status_code = 200
     return view
-
-
-def _cursor(incident: Incident) -> str:
-    raw = f"{iso(incident.created_at)}|{incident.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        at, _, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(at.replace("Z", "+00:00")), ident
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise invalid("cursor", "not a cursor this service issued") from exc
 
 
 @router.get("/incidents")
@@ -131,16 +108,20 @@ async def list_incidents(
             raise invalid("since", "needs a UTC offset")
         stmt = stmt.where(Incident.created_at >= since)
     if cursor:
-        at, ident = _decode_cursor(cursor)
         stmt = stmt.where(
-            or_(Incident.created_at < at, and_(Incident.created_at == at, Incident.id < ident))
+            pagination.after(cursor, Incident.created_at, Incident.id, descending=True)
         )
     stmt = stmt.order_by(Incident.created_at.desc(), Incident.id.desc()).limit(limit + 1)
     async with rt.db.read() as session:
         rows = list((await session.execute(stmt)).scalars())
         page = rows[:limit]
         items = await incidents_page(session, page, rt.clock.now())
-    return {"items": items, "next_cursor": _cursor(page[-1]) if len(rows) > limit else None}
+    return {
+        "items": items,
+        "next_cursor": pagination.encode(page[-1].created_at, page[-1].id)
+        if len(rows) > limit
+        else None,
+    }
 
 
 @router.get("/incidents/{incident_id}")
@@ -155,7 +136,7 @@ async def add_report(
     incident_id: str, body: SituationReportCreate, rt: RuntimeDep, actor: Reporter
 ) -> dict[str, Any]:
     async with rt.db.write() as session:
-        incident = await flow.add_report(session, incident_id, body, _ctx(rt, actor))
+        incident = await flow.add_report(session, incident_id, body, context(rt, actor))
         return await incident_full(session, incident, rt.clock.now())
 
 
@@ -164,7 +145,7 @@ async def command(
     incident_id: str, body: CommandAction, rt: RuntimeDep, actor: Closer
 ) -> dict[str, Any]:
     async with rt.db.write() as session:
-        incident = await flow.command(session, incident_id, body, _ctx(rt, actor))
+        incident = await flow.command(session, incident_id, body, context(rt, actor))
         return await incident_full(session, incident, rt.clock.now())
 
 
@@ -173,7 +154,7 @@ async def escalate(
     incident_id: str, body: Reason, rt: RuntimeDep, actor: Overseer
 ) -> dict[str, Any]:
     async with rt.db.write() as session:
-        incident = await flow.escalate(session, incident_id, body.reason, _ctx(rt, actor))
+        incident = await flow.escalate(session, incident_id, body.reason, context(rt, actor))
         return await incident_full(session, incident, rt.clock.now())
 
 
@@ -182,14 +163,16 @@ async def classify(
     incident_id: str, body: ClassificationOverride, rt: RuntimeDep, actor: Classifier
 ) -> dict[str, Any]:
     async with rt.db.write() as session:
-        incident = await flow.override_classification(session, incident_id, body, _ctx(rt, actor))
+        incident = await flow.override_classification(
+            session, incident_id, body, context(rt, actor)
+        )
         return await incident_full(session, incident, rt.clock.now())
 
 
 @router.post("/incidents/{incident_id}/close")
 async def close(incident_id: str, body: Reason, rt: RuntimeDep, actor: Closer) -> dict[str, Any]:
     async with rt.db.write() as session:
-        incident = await flow.close(session, incident_id, body.reason, _ctx(rt, actor))
+        incident = await flow.close(session, incident_id, body.reason, context(rt, actor))
         return await incident_full(session, incident, rt.clock.now())
 
 

@@ -2,17 +2,15 @@
 
 from __future__ import annotations
 
-import base64
 from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Query
-from sqlalchemy import and_, or_, select
+from sqlalchemy import or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
-from app import directory
+from app import directory, pagination
 from app.auth import Principal
-from app.clock import iso
 from app.deps import PrincipalDep, RuntimeDep
 from app.errors import invalid, not_found
 from app.models import Incident, IncidentDivision, Obligation
@@ -46,21 +44,6 @@ def visible(actor: Principal) -> ColumnElement[bool]:
     )
 
 
-def _cursor(obligation: Obligation) -> str:
-    raw = f"{iso(obligation.due_at)}|{obligation.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        at, sep, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        if not sep:
-            raise ValueError("no separator")
-        return datetime.fromisoformat(at.replace("Z", "+00:00")), ident
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise invalid("cursor", "not a cursor this service issued") from exc
-
-
 @router.get("/obligations")
 async def list_obligations(
     rt: RuntimeDep,
@@ -88,9 +71,8 @@ async def list_obligations(
     if incident:
         stmt = stmt.where(Obligation.incident_id == incident)
     if cursor:
-        at, ident = _decode_cursor(cursor)
         stmt = stmt.where(
-            or_(Obligation.due_at > at, and_(Obligation.due_at == at, Obligation.id > ident))
+            pagination.after(cursor, Obligation.due_at, Obligation.id, descending=False)
         )
     stmt = stmt.order_by(Obligation.due_at, Obligation.id).limit(limit + 1)
     async with rt.db.read() as session:
@@ -99,7 +81,9 @@ async def list_obligations(
     now = rt.clock.now()
     return {
         "items": [flow.view(o, now) for o in page],
-        "next_cursor": _cursor(page[-1]) if len(rows) > limit else None,
+        "next_cursor": pagination.encode(page[-1].due_at, page[-1].id)
+        if len(rows) > limit
+        else None,
     }
 
 

@@ -2,17 +2,14 @@
 
 from __future__ import annotations
 
-import base64
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Body, Depends, Header, Query, Response
-from sqlalchemy import and_, or_, select
+from sqlalchemy import select
 
+from app import pagination
 from app.auth import Principal
-from app.clock import iso
 from app.deps import PrincipalDep, RuntimeDep, require
-from app.errors import invalid
 from app.models.releases import Release
 from app.rules.releases import STATUSES, STEP_ROLES, FlowStep, ReleaseKind, StepKind
 from app.runtime import Runtime
@@ -166,19 +163,6 @@ async def retract(
     return view
 
 
-def _cursor(release: Release) -> str:
-    raw = f"{iso(release.created_at)}|{release.id}"
-    return base64.urlsafe_b64encode(raw.encode()).decode()
-
-
-def _decode_cursor(cursor: str) -> tuple[datetime, str]:
-    try:
-        at, _, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
-        return datetime.fromisoformat(at.replace("Z", "+00:00")), ident
-    except (ValueError, UnicodeDecodeError) as exc:
-        raise invalid("cursor", "not a cursor this service issued") from exc
-
-
 @router.get("/releases")
 async def list_releases(
     rt: RuntimeDep,
@@ -200,16 +184,18 @@ async def list_releases(
     if org:
         stmt = stmt.where(Release.org_id == org)
     if cursor:
-        at, ident = _decode_cursor(cursor)
-        stmt = stmt.where(
-            or_(Release.created_at < at, and_(Release.created_at == at, Release.id < ident))
-        )
+        stmt = stmt.where(pagination.after(cursor, Release.created_at, Release.id, descending=True))
     stmt = stmt.order_by(Release.created_at.desc(), Release.id.desc()).limit(limit + 1)
     async with rt.db.read() as session:
         rows = list((await session.execute(stmt)).scalars())
         page = rows[:limit]
         items = await flow.views(session, page, rt.clock.now())
-    return {"items": items, "next_cursor": _cursor(page[-1]) if len(rows) > limit else None}
+    return {
+        "items": items,
+        "next_cursor": pagination.encode(page[-1].created_at, page[-1].id)
+        if len(rows) > limit
+        else None,
+    }
 
 
 @router.get("/releases/{release_id}")

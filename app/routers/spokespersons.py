@@ -2,16 +2,16 @@
 
 from __future__ import annotations
 
-from datetime import timedelta
-from typing import Annotated, Any
+from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import idempotency
 from app.auth import Principal
-from app.deps import PrincipalDep, RuntimeDep, require
+from app.deps import PrincipalDep, RuntimeDep, context, require
 from app.models.people import InterviewRequest, Spokesperson
 from app.routers.reports import csv_response, wants
-from app.runtime import Runtime
 from app.schemas.people import (
     InterviewAccept,
     InterviewCreate,
@@ -21,7 +21,6 @@ from app.schemas.people import (
 )
 from app.workflows import obligations
 from app.workflows import people as flow
-from app.workflows.incidents import Context
 
 router = APIRouter(prefix="/api/v1", tags=["spokespersons and interviews"])
 
@@ -29,14 +28,14 @@ Personnel = Annotated[Principal, Depends(require("approver", "info_office", "adm
 PressOffice = Annotated[Principal, Depends(require("drafter", "approver", "info_office"))]
 Decider = Annotated[Principal, Depends(require("approver", "info_office"))]
 IdempotencyKey = Annotated[str | None, Header(max_length=200)]
+T = TypeVar("T")
 
 
-def _ctx(rt: Runtime, actor: Principal) -> Context:
-    return Context(
-        actor=actor,
-        clock=rt.clock,
-        future_tolerance=timedelta(seconds=rt.settings.future_tolerance_seconds),
-    )
+async def _found(session: AsyncSession, model: type[T], ident: str) -> T:
+    """A row a remembered Idempotency-Key names: it was written with the key, so it is there."""
+    found = await session.get(model, ident)
+    assert found is not None
+    return found
 
 
 @router.get("/spokespersons/annual-list", response_model=None)
@@ -91,14 +90,17 @@ async def appoint(
 ) -> dict[str, Any]:
     scope = f"spokespersons:{actor.org_id}"
     async with rt.db.write() as session:
-        prior = await flow.prior_request(session, idempotency_key, scope, body)
-        if prior is not None:
+        person, created = await idempotency.replay_or_make(
+            session,
+            idempotency_key,
+            scope,
+            body,
+            find=lambda prior: _found(session, Spokesperson, prior),
+            make=lambda: flow.appoint(session, body, context(rt, actor)),
+            clock=rt.clock,
+        )
+        if not created:
             response.status_code = 200
-            found = await session.get(Spokesperson, prior)
-            assert found is not None
-            return flow.spokesperson_view(found)
-        person = await flow.appoint(session, body, _ctx(rt, actor))
-        flow.remember_request(session, idempotency_key, scope, body, person.id, rt.clock.now())
         return flow.spokesperson_view(person)
 
 
@@ -107,7 +109,7 @@ async def remove(
     person_id: str, body: SpokespersonRemove, rt: RuntimeDep, actor: Personnel
 ) -> dict[str, Any]:
     async with rt.db.write() as session:
-        person, obligation = await flow.remove(session, person_id, body, _ctx(rt, actor))
+        person, obligation = await flow.remove(session, person_id, body, context(rt, actor))
         return {
             **flow.spokesperson_view(person),
             "obligation": obligations.view(obligation, rt.clock.now()),
@@ -136,14 +138,17 @@ async def request_interview(
 ) -> dict[str, Any]:
     scope = f"interviews:{actor.org_id}"
     async with rt.db.write() as session:
-        prior = await flow.prior_request(session, idempotency_key, scope, body)
-        if prior is not None:
+        request, created = await idempotency.replay_or_make(
+            session,
+            idempotency_key,
+            scope,
+            body,
+            find=lambda prior: _found(session, InterviewRequest, prior),
+            make=lambda: flow.request_interview(session, body, context(rt, actor)),
+            clock=rt.clock,
+        )
+        if not created:
             response.status_code = 200
-            found = await session.get(InterviewRequest, prior)
-            assert found is not None
-            return flow.interview_view(found)
-        request = await flow.request_interview(session, body, _ctx(rt, actor))
-        flow.remember_request(session, idempotency_key, scope, body, request.id, rt.clock.now())
         return flow.interview_view(request)
 
 
@@ -153,7 +158,7 @@ async def accept(
 ) -> dict[str, Any]:
     async with rt.db.write() as session:
         request = await flow.accept_interview(
-            session, request_id, body or InterviewAccept(), _ctx(rt, actor)
+            session, request_id, body or InterviewAccept(), context(rt, actor)
         )
         return flow.interview_view(request)
 
@@ -163,5 +168,5 @@ async def decline(
     request_id: str, body: InterviewDecline, rt: RuntimeDep, actor: Decider
 ) -> dict[str, Any]:
     async with rt.db.write() as session:
-        request = await flow.decline_interview(session, request_id, body, _ctx(rt, actor))
+        request = await flow.decline_interview(session, request_id, body, context(rt, actor))
         return flow.interview_view(request)

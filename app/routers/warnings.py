@@ -16,13 +16,13 @@ from fastapi import APIRouter, Depends, Header, Query, Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import idempotency
 from app.auth import Principal
 from app.deps import PrincipalDep, RuntimeDep, require
 from app.models.warnings import EarlyWarning
 from app.rules.releases import STEP_ROLES, StepKind
 from app.runtime import Runtime
 from app.schemas.warnings import WarningCancel, WarningCreate, WarningUpdate
-from app.workflows import people
 from app.workflows import warnings as flow
 
 router = APIRouter(prefix="/api/v1", tags=["early warnings"])
@@ -56,15 +56,18 @@ async def _create(
     """A new message, or the one an earlier request with the same Idempotency-Key made."""
     scope = f"warnings:{actor.org_id}"
     async with rt.db.write() as session:
-        prior = await people.prior_request(session, key, scope, body, extra=extra)
-        if prior is not None:
+        warning, created = await idempotency.replay_or_make(
+            session,
+            key,
+            scope,
+            body,
+            find=lambda prior: flow.get_visible(session, prior, actor),
+            make=lambda: make(session),
+            clock=rt.clock,
+            extra=extra,
+        )
+        if not created:
             response.status_code = 200
-            warning = await flow.get_visible(session, prior, actor)
-        else:
-            warning = await make(session)
-            people.remember_request(
-                session, key, scope, body, warning.id, rt.clock.now(), extra=extra
-            )
         return await flow.view(session, warning, rt.settings.public_url, rt.clock.now())
 
 

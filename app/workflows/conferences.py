@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import directory
 from app.auth import Principal
 from app.clock import iso
-from app.db import dialect_name
+from app.db import dialect_name, fetch
 from app.errors import Problem, conflict, forbidden, invalid, not_found
 from app.events import log
 from app.ids import new_id
@@ -56,10 +56,7 @@ def visible_to(conference: PressConference, actor: Principal) -> bool:
 async def get_visible_conference(
     session: AsyncSession, conference_id: str, actor: Principal, *, for_update: bool = False
 ) -> PressConference:
-    stmt = select(PressConference).where(PressConference.id == conference_id)
-    if for_update and dialect_name(session) == "postgresql":
-        stmt = stmt.with_for_update()
-    conference = (await session.execute(stmt)).scalar_one_or_none()
+    conference = await fetch(session, PressConference, conference_id, for_update=for_update)
     if conference is None or not visible_to(conference, actor):
         raise not_found("press conference")
     return conference
@@ -69,6 +66,23 @@ async def _host(session: AsyncSession, conference: PressConference) -> Org:
     org = await session.get(Org, conference.host_org_id)
     assert org is not None  # a foreign key
     return org
+
+
+async def _for_host(
+    session: AsyncSession, conference_id: str, actor: Principal
+) -> tuple[PressConference, Org]:
+    """The conference, locked for a change only its host side makes, and its host."""
+    conference = await get_visible_conference(session, conference_id, actor, for_update=True)
+    host = await _host(session, conference)
+    _require_host_side(host, actor)
+    return conference, host
+
+
+async def _require_materials(session: AsyncSession, conference: PressConference, verb: str) -> None:
+    """Art. 33: the materials a conference is filed or held with."""
+    missing = rules.missing_materials(m.kind for m in await _materials(session, conference.id))
+    if missing:
+        raise _missing_problem(missing, verb)
 
 
 def _require_host_side(host: Org, actor: Principal) -> None:
@@ -239,9 +253,7 @@ async def add_material(
 ) -> PressConference:
     """Art. 33: press release, background and data index before; the texts after."""
     now = ctx.clock.now()
-    conference = await get_visible_conference(session, conference_id, ctx.actor, for_update=True)
-    host = await _host(session, conference)
-    _require_host_side(host, ctx.actor)
+    conference, _ = await _for_host(session, conference_id, ctx.actor)
     if body.release_id is not None:
         release = await session.get(Release, body.release_id)
         owner = await session.get(Org, release.org_id) if release is not None else None
@@ -276,9 +288,7 @@ async def add_material(
 async def file(session: AsyncSession, conference_id: str, ctx: Context) -> PressConference:
     """Art. 31(2)-(3): the materials go to the provincial information office for the record."""
     now = ctx.clock.now()
-    conference = await get_visible_conference(session, conference_id, ctx.actor, for_update=True)
-    host = await _host(session, conference)
-    _require_host_side(host, ctx.actor)
+    conference, _ = await _for_host(session, conference_id, ctx.actor)
     if not conference.filing_required:
         raise conflict(
             "filing-not-required",
@@ -286,9 +296,7 @@ async def file(session: AsyncSession, conference_id: str, ctx: Context) -> Press
         )
     if conference.filed_at is not None:
         raise conflict("already-filed", f"Filed at {iso(conference.filed_at)}.")
-    missing = rules.missing_materials(m.kind for m in await _materials(session, conference.id))
-    if missing:
-        raise _missing_problem(missing, "filed")
+    await _require_materials(session, conference, "filed")
     conference.filed_at = now
     await session.flush()
     await obligations.meet_for(
@@ -309,9 +317,7 @@ async def hold(
 ) -> PressConference:
     """The conference took place: it meets Art. 23 for its incident and Art. 29 for its host."""
     now = ctx.clock.now()
-    conference = await get_visible_conference(session, conference_id, ctx.actor, for_update=True)
-    host = await _host(session, conference)
-    _require_host_side(host, ctx.actor)
+    conference, host = await _for_host(session, conference_id, ctx.actor)
     if conference.status != "scheduled":
         raise conflict("conference-held", f"The conference was held at {iso(conference.held_at)}.")
     if conference.approval_required and conference.approved_at is None:
@@ -323,9 +329,7 @@ async def hold(
             "charge (for a major matter, the governor) approves it (Art. 31(1)).",
             article="Art. 31(1)",
         )
-    missing = rules.missing_materials(m.kind for m in await _materials(session, conference.id))
-    if missing:
-        raise _missing_problem(missing, "held")
+    await _require_materials(session, conference, "held")
     conference.status = "held"
     conference.held_at = now
     await session.flush()
@@ -358,9 +362,7 @@ async def evaluate(
     """Art. 35: after the conference the organ collects the coverage and evaluates the effect.
     Coverage keeps coming in, so evaluating again adds items and replaces the summary."""
     now = ctx.clock.now()
-    conference = await get_visible_conference(session, conference_id, ctx.actor, for_update=True)
-    host = await _host(session, conference)
-    _require_host_side(host, ctx.actor)
+    conference, _ = await _for_host(session, conference_id, ctx.actor)
     if conference.status == "scheduled":
         raise conflict("conference-not-held", "A conference is evaluated after it is held.")
     for i, item in enumerate(body.coverage):
@@ -532,26 +534,20 @@ async def _event(
             incident = await session.get(Incident, conference.incident_id)
         if incident is not None:
             codes += incident.division_codes
-    event = await log.append(
+    await log.record(
         session,
         type_,
+        action=type_,
+        entity_type="press_conference",
+        entity_id=conference.id,
         at=now,
+        actor=ctx.actor,
         incident_id=conference.incident_id,
         org_id=conference.host_org_id,
         division_codes=codes,
         data=data,
-    )
-    log.audit(
-        session,
-        at=now,
-        actor=ctx.actor,
-        action=type_,
-        entity_type="press_conference",
-        entity_id=conference.id,
-        incident_id=conference.incident_id,
         after={"status": conference.status, "held_at": iso(conference.held_at)},
         reason=reason,
-        event=event,
     )
 
 

@@ -6,24 +6,20 @@ and event, and leaves the commit to the caller's unit of work.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import directory
+from app import directory, idempotency
 from app.auth import Principal
 from app.clock import Clock, iso
-from app.db import dialect_name
+from app.db import fetch
 from app.errors import Problem, conflict, invalid, not_found
 from app.events import log
 from app.ids import new_id
 from app.models import (
-    IdempotencyKey,
     Incident,
     IncidentDivision,
     Org,
@@ -62,10 +58,7 @@ async def get_visible(
     session: AsyncSession, incident_id: str, actor: Principal, *, for_update: bool = False
 ) -> Incident:
     """The incident if the actor's jurisdiction covers it; 404 otherwise (API.md, Auth)."""
-    stmt = select(Incident).where(Incident.id == incident_id)
-    if for_update and dialect_name(session) == "postgresql":
-        stmt = stmt.with_for_update()
-    incident = (await session.execute(stmt)).scalar_one_or_none()
+    incident = await fetch(session, Incident, incident_id, for_update=for_update)
     if incident is None or not visible_to(incident, actor):
         raise not_found("incident")
     return incident
@@ -179,11 +172,6 @@ def _mark_known(incident: Incident, level: Level, at: datetime) -> None:
     incident.level_known_at = known
 
 
-def request_hash(body: IncidentCreate) -> str:
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
 def owes_something(new_incident: Incident) -> bool:
     """Whether a just-reported incident's facts call for any obligation (RULES §3).
 
@@ -259,17 +247,11 @@ async def create(
 ) -> tuple[Incident, bool]:
     """Intake (PRODUCT step 1-4). Returns the incident and whether it was created now."""
     now = ctx.clock.now()
-    digest = request_hash(body)
+    digest = idempotency.digest(body.model_dump(mode="json"))
     scope = f"incidents:{ctx.actor.org_id}"
-    if idempotency_key:
-        prior = await session.get(IdempotencyKey, (idempotency_key, scope))
-        if prior is not None:
-            if prior.request_hash != digest:
-                raise conflict(
-                    "idempotency-key-reused",
-                    "This Idempotency-Key was used with a different body.",
-                )
-            return await get_visible(session, prior.resource_id, ctx.actor), False
+    prior = await idempotency.prior(session, idempotency_key, scope, digest)
+    if prior is not None:
+        return await get_visible(session, prior, ctx.actor), False
 
     codes = _check_divisions(body.division_codes, ctx.actor)
     subtype = _check_subtype(body.category, body.subtype)
@@ -307,13 +289,19 @@ async def create(
         responsible_kind="",
         co_signer_ids=[],
         reporter_org_id=ctx.actor.org_id,
+        # Set here rather than left to column defaults: the event below is built before
+        # the one flush that would apply them.
+        on_site_command_active=False,
+        escalated=False,
     )
     _mark_known(incident, result.level, reported)
     session.add(incident)
     for code in codes:
         session.add(IncidentDivision(incident_id=incident.id, division_code=code))
     await route(session, incident, at=now, cause="intake")
-    # No flush of its own: appending the event flushes the incident with it.
+    # No flush of its own: appending the event flushes the incident with it. Not
+    # log.record: the entry's `after` is read once the append has run, and on PostgreSQL
+    # that flush has filled the column defaults (escalated, on-site command) by then.
     event = await log.append(
         session,
         "incident.reported",
@@ -337,16 +325,7 @@ async def create(
     )
     if owes_something(incident):
         await obligations.reconcile_incident(session, incident, at=now, new=True)
-    if idempotency_key:
-        session.add(
-            IdempotencyKey(
-                key=idempotency_key,
-                scope=scope,
-                request_hash=digest,
-                resource_id=incident.id,
-                created_at=now,
-            )
-        )
+    idempotency.remember(session, idempotency_key, scope, digest, incident.id, now)
     # One flush for the whole intake: every row above goes in a handful of statements.
     await session.flush()
     return incident, True
@@ -356,8 +335,7 @@ async def add_report(
     session: AsyncSession, incident_id: str, body: SituationReportCreate, ctx: Context
 ) -> Incident:
     """A situation report: new facts may raise the level at once, never lower it (RULES §1)."""
-    incident = await get_visible(session, incident_id, ctx.actor, for_update=True)
-    _require_active(incident)
+    incident = await _active_for_update(session, incident_id, ctx.actor)
     now = ctx.clock.now()
     received = body.reported_at or now
     if received > now + ctx.future_tolerance:
@@ -435,8 +413,7 @@ async def command(
     session: AsyncSession, incident_id: str, body: CommandAction, ctx: Context
 ) -> Incident:
     """Establish or stand down the on-site command; while active it releases (Art. 22, 25)."""
-    incident = await get_visible(session, incident_id, ctx.actor, for_update=True)
-    _require_active(incident)
+    incident = await _active_for_update(session, incident_id, ctx.actor)
     now = ctx.clock.now()
     before = summary(incident)
     if body.action == "establish":
@@ -475,8 +452,7 @@ async def command(
 
 async def escalate(session: AsyncSession, incident_id: str, reason: str, ctx: Context) -> Incident:
     """The provincial government takes over the release work when needed (Art. 22)."""
-    incident = await get_visible(session, incident_id, ctx.actor, for_update=True)
-    _require_active(incident)
+    incident = await _active_for_update(session, incident_id, ctx.actor)
     if incident.escalated:
         raise conflict(
             "already-escalated", "The incident is already escalated to the provincial government."
@@ -510,8 +486,7 @@ async def override_classification(
     session: AsyncSession, incident_id: str, body: ClassificationOverride, ctx: Context
 ) -> Incident:
     """An authorised decision sets the level; only this can lower it (RULES §1)."""
-    incident = await get_visible(session, incident_id, ctx.actor, for_update=True)
-    _require_active(incident)
+    incident = await _active_for_update(session, incident_id, ctx.actor)
     now = ctx.clock.now()
     before = summary(incident)
     old_level = Level(incident.level)
@@ -543,8 +518,7 @@ async def override_classification(
 
 
 async def close(session: AsyncSession, incident_id: str, reason: str, ctx: Context) -> Incident:
-    incident = await get_visible(session, incident_id, ctx.actor, for_update=True)
-    _require_active(incident)
+    incident = await _active_for_update(session, incident_id, ctx.actor)
     now = ctx.clock.now()
     before = summary(incident)
     incident.status = "closed"
@@ -558,11 +532,14 @@ async def close(session: AsyncSession, incident_id: str, reason: str, ctx: Conte
 # -- shared tail -------------------------------------------------------------------------------
 
 
-def _require_active(incident: Incident) -> None:
+async def _active_for_update(session: AsyncSession, incident_id: str, actor: Principal) -> Incident:
+    """The incident, locked for a change; a closed one is not changed."""
+    incident = await get_visible(session, incident_id, actor, for_update=True)
     if incident.status != "active":
         raise conflict(
             "incident-closed", "The incident is closed; open a new one or file a correction."
         )
+    return incident
 
 
 async def _after_change(
@@ -579,27 +556,21 @@ async def _after_change(
     await route(session, incident, at=now, cause=cause)
     await session.flush()
     after = summary(incident)
-    event = await log.append(
+    await log.record(
         session,
         "incident.updated",
+        action=action,
+        entity_type="incident",
+        entity_id=incident.id,
         at=now,
+        actor=ctx.actor,
         incident_id=incident.id,
         org_id=incident.responsible_org_id,
         division_codes=incident.division_codes,
         data={**after, "cause": cause},
-    )
-    log.audit(
-        session,
-        at=now,
-        actor=ctx.actor,
-        action=action,
-        entity_type="incident",
-        entity_id=incident.id,
-        incident_id=incident.id,
         before=before,
         after=after,
         reason=reason,
-        event=event,
     )
     await obligations.reconcile_incident(session, incident, at=now)
 

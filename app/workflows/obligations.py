@@ -253,6 +253,21 @@ async def move_open(session: AsyncSession, incident: Incident, org_id: str) -> N
     )
 
 
+async def _announce(
+    session: AsyncSession, type_: str, obligation: Obligation, at: datetime, **extra: Any
+) -> None:
+    """The obligation's change as an event: its view as of `at`, and what else is said."""
+    await log.append(
+        session,
+        type_,
+        at=at,
+        incident_id=obligation.incident_id,
+        org_id=obligation.org_id,
+        division_codes=[obligation.division_code],
+        data={**view(obligation, at), **extra},
+    )
+
+
 async def cancel(
     session: AsyncSession, obligation: Obligation, *, at: datetime, reason: str
 ) -> None:
@@ -260,15 +275,7 @@ async def cancel(
     obligation.cancelled_at = at
     obligation.cancel_reason = reason
     await _spend_timers(session, obligation.id, at, "cancelled")
-    await log.append(
-        session,
-        "obligation.cancelled",
-        at=at,
-        incident_id=obligation.incident_id,
-        org_id=obligation.org_id,
-        division_codes=[obligation.division_code],
-        data={**view(obligation, at), "reason": reason},
-    )
+    await _announce(session, "obligation.cancelled", obligation, at, reason=reason)
 
 
 async def meet(session: AsyncSession, obligation: Obligation, *, at: datetime, by: str) -> None:
@@ -291,18 +298,13 @@ async def meet(session: AsyncSession, obligation: Obligation, *, at: datetime, b
         if record is not None:
             record.met_at = at
             record.lateness_seconds = (at - obligation.due_at).total_seconds()
-    await log.append(
+    await _announce(
         session,
         "obligation.met",
-        at=at,
-        incident_id=obligation.incident_id,
-        org_id=obligation.org_id,
-        division_codes=[obligation.division_code],
-        data={
-            **view(obligation, at),
-            "late": was_breached,
-            "late_seconds": max(0.0, (at - obligation.due_at).total_seconds()),
-        },
+        obligation,
+        at,
+        late=was_breached,
+        late_seconds=max(0.0, (at - obligation.due_at).total_seconds()),
     )
 
 

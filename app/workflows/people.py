@@ -6,12 +6,9 @@ which organs it may see, and the Idempotency-Key of a create (PRODUCT: every cre
 
 from __future__ import annotations
 
-import hashlib
-import json
 from datetime import date, datetime, timedelta
 from typing import Any
 
-from pydantic import BaseModel
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -20,7 +17,7 @@ from app.clock import iso
 from app.errors import Problem, conflict, forbidden, invalid, not_found
 from app.events import log
 from app.ids import new_id
-from app.models import IdempotencyKey, Incident, Obligation, Org
+from app.models import Incident, Obligation, Org
 from app.models.people import InterviewRequest, Spokesperson
 from app.rules.calendar import SHANGHAI, local_date
 from app.rules.obligations import ObligationKind
@@ -84,55 +81,6 @@ def may_act_for(org: Org, actor: Principal) -> bool:
     return actor.org_id == org.id or (
         actor.has("info_office", "admin") and org.division_code in actor.jurisdiction
     )
-
-
-# -- Idempotency-Key ----------------------------------------------------------------------
-
-
-def _digest(body: BaseModel, extra: str) -> str:
-    canonical = json.dumps(
-        {"extra": extra, **body.model_dump(mode="json")}, sort_keys=True, separators=(",", ":")
-    )
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
-async def prior_request(
-    session: AsyncSession, key: str | None, scope: str, body: BaseModel, *, extra: str = ""
-) -> str | None:
-    """The resource an earlier request with this key made, or None; the same key with
-    another body is a conflict."""
-    if not key:
-        return None
-    row = await session.get(IdempotencyKey, (key, scope))
-    if row is None:
-        return None
-    if row.request_hash != _digest(body, extra):
-        raise conflict(
-            "idempotency-key-reused", "This Idempotency-Key was used with a different body."
-        )
-    return row.resource_id
-
-
-def remember_request(
-    session: AsyncSession,
-    key: str | None,
-    scope: str,
-    body: BaseModel,
-    resource_id: str,
-    at: datetime,
-    *,
-    extra: str = "",
-) -> None:
-    if key:
-        session.add(
-            IdempotencyKey(
-                key=key,
-                scope=scope,
-                request_hash=_digest(body, extra),
-                resource_id=resource_id,
-                created_at=at,
-            )
-        )
 
 
 def _today(at: datetime) -> date:
@@ -227,25 +175,8 @@ async def appoint(session: AsyncSession, body: SpokespersonCreate, ctx: Context)
         recorded_at=now,
     )
     session.add(person)
-    await session.flush()
-    view = spokesperson_view(person)
-    event = await log.append(
-        session,
-        "spokesperson.appointed",
-        at=now,
-        org_id=org.id,
-        division_codes=[org.division_code],
-        data=view,
-    )
-    log.audit(
-        session,
-        at=now,
-        actor=ctx.actor,
-        action="spokesperson.appoint",
-        entity_type="spokesperson",
-        entity_id=person.id,
-        after=view,
-        event=event,
+    await _record_person(
+        session, person, org, "spokesperson.appointed", "spokesperson.appoint", ctx, now
     )
     # Art. 9: the successor's entry, now reported, is the adjustment a removal asked for.
     for obligation in await _open_changes(session, org.id, body.role):
@@ -253,6 +184,38 @@ async def appoint(session: AsyncSession, body: SpokespersonCreate, ctx: Context)
         if removed is not None and removed.removed_on and removed.removed_on <= body.appointed_on:
             await obligations.meet(session, obligation, at=now, by=person.id)
     return person
+
+
+async def _record_person(
+    session: AsyncSession,
+    person: Spokesperson,
+    org: Org,
+    type_: str,
+    action: str,
+    ctx: Context,
+    now: datetime,
+    *,
+    before: dict[str, Any] | None = None,
+    reason: str | None = None,
+) -> None:
+    """The change to the organ's roster as an event and its audit entry (Art. 9)."""
+    await session.flush()
+    view = spokesperson_view(person)
+    await log.record(
+        session,
+        type_,
+        action=action,
+        entity_type="spokesperson",
+        entity_id=person.id,
+        at=now,
+        actor=ctx.actor,
+        org_id=org.id,
+        division_codes=[org.division_code],
+        data=view,
+        before=before,
+        after=view,
+        reason=reason,
+    )
 
 
 async def remove(
@@ -276,27 +239,16 @@ async def remove(
     person.removed_on = body.removed_on
     person.removal_reason = body.reason
     person.removal_recorded_at = now
-    await session.flush()
-    after = spokesperson_view(person)
-    event = await log.append(
+    await _record_person(
         session,
+        person,
+        org,
         "spokesperson.removed",
-        at=now,
-        org_id=org.id,
-        division_codes=[org.division_code],
-        data=after,
-    )
-    log.audit(
-        session,
-        at=now,
-        actor=ctx.actor,
-        action="spokesperson.remove",
-        entity_type="spokesperson",
-        entity_id=person.id,
+        "spokesperson.remove",
+        ctx,
+        now,
         before=before,
-        after=after,
         reason=body.reason,
-        event=event,
     )
     # The change is dated by the removal decision, not by when it was typed in.
     changed_at = datetime.combine(body.removed_on, datetime.min.time(), tzinfo=SHANGHAI)
@@ -483,26 +435,20 @@ async def _interview_event(
 ) -> None:
     await session.flush()
     view = interview_view(request)
-    event = await log.append(
+    await log.record(
         session,
         type_,
+        action=type_,
+        entity_type="interview",
+        entity_id=request.id,
         at=now,
+        actor=ctx.actor,
         incident_id=request.incident_id,
         org_id=request.org_id,
         division_codes=[request.division_code],
         data=view,
-    )
-    log.audit(
-        session,
-        at=now,
-        actor=ctx.actor,
-        action=type_,
-        entity_type="interview",
-        entity_id=request.id,
-        incident_id=request.incident_id,
         after=view,
         reason=request.reason,
-        event=event,
     )
 
 

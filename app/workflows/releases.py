@@ -8,8 +8,6 @@ collide on its version (or wait on its row lock) and exactly one wins.
 
 from __future__ import annotations
 
-import hashlib
-import json
 from collections.abc import Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -18,13 +16,14 @@ from typing import Any
 from sqlalchemy import and_, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import idempotency
 from app.auth import Principal
 from app.clock import Clock, iso
-from app.db import dialect_name
+from app.db import fetch
 from app.errors import Problem, conflict, forbidden, invalid, not_found
 from app.events import log
 from app.ids import new_id
-from app.models import IdempotencyKey, Incident, IncidentDivision, Org
+from app.models import Incident, IncidentDivision, Org
 from app.models.releases import Release, ReleaseAct, ReleaseCoSigner, ReleaseFlow
 from app.rules import releases as rules
 from app.rules.releases import FlowStep, ReleaseKind, StepKind
@@ -55,10 +54,7 @@ async def get_visible(
     alone by whoever sees the releasing organ's division. The releasing organ and its
     co-signers always see it.
     """
-    stmt = select(Release).where(Release.id == release_id)
-    if for_update and dialect_name(session) == "postgresql":
-        stmt = stmt.with_for_update()
-    release = (await session.execute(stmt)).scalar_one_or_none()
+    release = await fetch(session, Release, release_id, for_update=for_update)
     if release is None or not await _visible(session, release, actor):
         raise not_found("release")
     return release
@@ -291,34 +287,22 @@ async def _record(
 ) -> None:
     now = ctx.clock.now()
     after = summary(release)
-    event = await log.append(
+    await log.record(
         session,
         event_type,
+        action=event_type,
+        entity_type="release",
+        entity_id=release.id,
         at=now,
+        actor=ctx.actor,
         incident_id=release.incident_id,
         org_id=release.org_id,
         division_codes=release.division_codes,
         data={**after, "by_org_id": ctx.actor.org_id, **(data or {})},
-    )
-    log.audit(
-        session,
-        at=now,
-        actor=ctx.actor,
-        action=event_type,
-        entity_type="release",
-        entity_id=release.id,
-        incident_id=release.incident_id,
         before=before,
         after=after,
         reason=reason,
-        event=event,
     )
-
-
-def _request_hash(body: ReleaseCreate, incident_id: str | None) -> str:
-    payload = {"incident_id": incident_id, **body.model_dump(mode="json")}
-    canonical = json.dumps(payload, sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
 
 
 def _facts(body: ReleaseCreate | ReleaseEdit) -> dict[str, Any] | None:
@@ -349,17 +333,11 @@ async def create(
     """
     actor = ctx.actor
     now = ctx.clock.now()
-    digest = _request_hash(body, incident_id)
+    digest = idempotency.digest({"incident_id": incident_id, **body.model_dump(mode="json")})
     scope = f"releases:{actor.org_id}"
-    if idempotency_key:
-        prior = await session.get(IdempotencyKey, (idempotency_key, scope))
-        if prior is not None:
-            if prior.request_hash != digest:
-                raise conflict(
-                    "idempotency-key-reused",
-                    "This Idempotency-Key was used with a different body.",
-                )
-            return await get_visible(session, prior.resource_id, actor), False
+    prior = await idempotency.prior(session, idempotency_key, scope, digest)
+    if prior is not None:
+        return await get_visible(session, prior, actor), False
 
     kind = body.kind
     replaced: Release | None = None
@@ -424,16 +402,7 @@ async def create(
     await session.flush()
     await _sync_co_signers(session, release, co_signers)
     await _record(session, release, ctx, event_type="release.drafted", before=None)
-    if idempotency_key:
-        session.add(
-            IdempotencyKey(
-                key=idempotency_key,
-                scope=scope,
-                request_hash=digest,
-                resource_id=release.id,
-                created_at=now,
-            )
-        )
+    idempotency.remember(session, idempotency_key, scope, digest, release.id, now)
     return release, True
 
 
@@ -568,6 +537,34 @@ async def _waiting_for(session: AsyncSession, release: Release, flow: list[FlowS
     return [o for o in orgs if o not in acted]
 
 
+def _add_act(
+    session: AsyncSession,
+    turn: _Turn,
+    ctx: Context,
+    *,
+    at: datetime,
+    outcome: str,
+    note: str | None,
+) -> None:
+    """The actor's act at the step the release waits for, in this round (Art. 15, 39(6))."""
+    release = turn.release
+    session.add(
+        ReleaseAct(
+            id=new_id("act"),
+            release_id=release.id,
+            round=release.round,
+            step_index=release.step_index,
+            step=turn.step.step.value,
+            org_id=ctx.actor.org_id,
+            token_id=ctx.actor.token_id,
+            roles=sorted(ctx.actor.roles),
+            at=at,
+            outcome=outcome,
+            note=note,
+        )
+    )
+
+
 async def _pass_step(
     session: AsyncSession, turn: _Turn, ctx: Context, *, note: str | None = None
 ) -> None:
@@ -575,21 +572,7 @@ async def _pass_step(
     release = turn.release
     now = ctx.clock.now()
     index = release.step_index
-    session.add(
-        ReleaseAct(
-            id=new_id("act"),
-            release_id=release.id,
-            round=release.round,
-            step_index=index,
-            step=turn.step.step.value,
-            org_id=ctx.actor.org_id,
-            token_id=ctx.actor.token_id,
-            roles=sorted(ctx.actor.roles),
-            at=now,
-            outcome="done",
-            note=note or None,
-        )
-    )
+    _add_act(session, turn, ctx, at=now, outcome="done", note=note or None)
     acted = [a.org_id for a in await _acts(session, release, index)]
     if rules.step_done(
         turn.step, owner=release.org_id, co_signers=release.co_signer_ids, acted=acted
@@ -673,32 +656,23 @@ async def approve(
     session: AsyncSession, release_id: str, ctx: Context, *, note: str = ""
 ) -> Release:
     """Approval by the head or an authorised person of the releasing organ (Art. 15)."""
-    turn = await _take_turn(session, release_id, StepKind.approve, ctx)
-    await _pass_step(session, turn, ctx, note=note)
-    await _record(
-        session,
-        turn.release,
-        ctx,
-        event_type="release.approved",
-        before=turn.before,
-        data={"note": note},
-    )
-    return turn.release
+    return await _sign(session, release_id, ctx, StepKind.approve, "release.approved", note)
 
 
 async def cosign(
     session: AsyncSession, release_id: str, ctx: Context, *, note: str = ""
 ) -> Release:
     """Joint confirmation by one co-signing organ (Art. 15)."""
-    turn = await _take_turn(session, release_id, StepKind.cosign, ctx)
+    return await _sign(session, release_id, ctx, StepKind.cosign, "release.cosigned", note)
+
+
+async def _sign(
+    session: AsyncSession, release_id: str, ctx: Context, step: StepKind, event_type: str, note: str
+) -> Release:
+    turn = await _take_turn(session, release_id, step, ctx)
     await _pass_step(session, turn, ctx, note=note)
     await _record(
-        session,
-        turn.release,
-        ctx,
-        event_type="release.cosigned",
-        before=turn.before,
-        data={"note": note},
+        session, turn.release, ctx, event_type=event_type, before=turn.before, data={"note": note}
     )
     return turn.release
 
@@ -730,21 +704,7 @@ async def reject(session: AsyncSession, release_id: str, reason: str, ctx: Conte
 async def _reject(session: AsyncSession, turn: _Turn, ctx: Context, *, reason: str) -> None:
     release = turn.release
     now = ctx.clock.now()
-    session.add(
-        ReleaseAct(
-            id=new_id("act"),
-            release_id=release.id,
-            round=release.round,
-            step_index=release.step_index,
-            step=turn.step.step.value,
-            org_id=ctx.actor.org_id,
-            token_id=ctx.actor.token_id,
-            roles=sorted(ctx.actor.roles),
-            at=now,
-            outcome="rejected",
-            note=reason,
-        )
-    )
+    _add_act(session, turn, ctx, at=now, outcome="rejected", note=reason)
     release.rejection = {
         "reason": reason,
         "step": turn.step.step.value,
@@ -836,10 +796,7 @@ async def _incident_for_update(session: AsyncSession, incident_id: str | None) -
     """The incident, locked on PostgreSQL so that its clocks are reconciled one at a time."""
     if incident_id is None:
         return None
-    stmt = select(Incident).where(Incident.id == incident_id)
-    if dialect_name(session) == "postgresql":
-        stmt = stmt.with_for_update()
-    return (await session.execute(stmt)).scalar_one_or_none()
+    return await fetch(session, Incident, incident_id, for_update=True)
 
 
 async def publication(session: AsyncSession, release: Release) -> dict[str, Any]:
@@ -961,24 +918,19 @@ async def set_flow(
         row.updated_by_token = ctx.actor.token_id
     await session.flush()
     view = flow_view(org.id, steps, row)
-    event = await log.append(
+    await log.record(
         session,
         "release_flow.updated",
-        at=now,
-        org_id=org.id,
-        division_codes=[org.division_code],
-        data=view,
-    )
-    log.audit(
-        session,
-        at=now,
-        actor=ctx.actor,
         action="release_flow.set",
         entity_type="release_flow",
         entity_id=org.id,
+        at=now,
+        actor=ctx.actor,
+        org_id=org.id,
+        division_codes=[org.division_code],
+        data=view,
         before=before,
         after=view,
-        event=event,
     )
     return view
 

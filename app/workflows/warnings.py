@@ -18,7 +18,7 @@ Decisions:
 from __future__ import annotations
 
 import zlib
-from collections.abc import AsyncGenerator
+from collections.abc import AsyncGenerator, Iterable
 from contextlib import aclosing
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
@@ -31,7 +31,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import directory
 from app.auth import Principal
 from app.clock import Clock, iso
-from app.db import dialect_name
+from app.db import dialect_name, fetch
 from app.errors import Problem, conflict, forbidden, invalid, not_found
 from app.events import log
 from app.ids import new_id
@@ -206,10 +206,7 @@ def visible_to(warning: EarlyWarning, actor: Principal) -> bool:
 async def get_visible(
     session: AsyncSession, warning_id: str, actor: Principal, *, for_update: bool = False
 ) -> EarlyWarning:
-    stmt = select(EarlyWarning).where(EarlyWarning.id == warning_id)
-    if for_update and dialect_name(session) == "postgresql":
-        stmt = stmt.with_for_update()
-    warning = (await session.execute(stmt)).scalar_one_or_none()
+    warning = await fetch(session, EarlyWarning, warning_id, for_update=for_update)
     if warning is None or not visible_to(warning, actor):
         raise not_found("warning")
     return warning
@@ -365,26 +362,20 @@ async def _record(
     reason: str | None = None,
 ) -> None:
     now = ctx.clock.now()
-    event = await log.append(
+    await log.record(
         session,
         type_,
+        action=type_,
+        entity_type="warning",
+        entity_id=w.id,
         at=now,
+        actor=ctx.actor,
         incident_id=w.incident_id,
         org_id=w.org_id,
         division_codes=[w.division_code, *(a["code"] for a in w.areas)],
         data=data,
-    )
-    log.audit(
-        session,
-        at=now,
-        actor=ctx.actor,
-        action=type_,
-        entity_type="warning",
-        entity_id=w.id,
-        incident_id=w.incident_id,
         after=data,
         reason=reason,
-        event=event,
     )
 
 
@@ -425,13 +416,30 @@ async def issue(session: AsyncSession, body: WarningCreate, ctx: Context) -> Ear
         created_at=now,
         created_by_token=ctx.actor.token_id,
     )
-    release = await _draft_release(session, w, list(body.channels), ctx)
+    await _draft(session, w, Chain(), org, body.channels, ctx, now)
+    return w
+
+
+async def _draft(
+    session: AsyncSession,
+    w: EarlyWarning,
+    chain: Chain,
+    org: Org,
+    channels: Iterable[str],
+    ctx: Context,
+    now: datetime,
+    *,
+    reason: str | None = None,
+) -> None:
+    """Store a new message of the chain with the release that carries it, as drafted."""
+    release = await _draft_release(session, w, list(channels), ctx)
     w.release_id = release.id
     session.add(w)
     await session.flush()
-    chain = Chain([Message(w, release)])
-    await _record(session, w, "warning.drafted", ctx, _view(w, chain, org, ctx.public_url, now))
-    return w
+    chain.messages.append(Message(w, release))
+    await _record(
+        session, w, "warning.drafted", ctx, _view(w, chain, org, ctx.public_url, now), reason=reason
+    )
 
 
 async def _follow(
@@ -458,6 +466,37 @@ async def _follow(
     return chain, current, org
 
 
+async def _next_message(
+    session: AsyncSession,
+    base: EarlyWarning,
+    org: Org,
+    msg_type: str,
+    ctx: Context,
+    now: datetime,
+    *,
+    reason: str,
+    **content: Any,
+) -> EarlyWarning:
+    """A message following `base` in its chain: it references it and keeps its incident and
+    category; `content` is what this message says."""
+    return EarlyWarning(
+        id=new_id("wrn"),
+        chain_id=base.chain_id,
+        references_id=base.id,
+        msg_type=msg_type,
+        org_id=org.id,
+        division_code=org.division_code,
+        incident_id=base.incident_id,
+        category=base.category,
+        identifier=await _identifier(session, org, now),
+        sender=_sender(org, ctx.public_url),
+        reason=reason,
+        created_at=now,
+        created_by_token=ctx.actor.token_id,
+        **content,
+    )
+
+
 async def update(
     session: AsyncSession, warning_id: str, body: WarningUpdate, ctx: Context
 ) -> EarlyWarning:
@@ -472,18 +511,16 @@ async def update(
     expires = body.expires if body.expires is not None else base.expires
     if onset is not None:
         _check_times(onset, expires, now)
-    new_id_ = new_id("wrn")
-    w = EarlyWarning(
-        id=new_id_,
-        chain_id=base.chain_id,
-        references_id=base.id,
-        msg_type="Update",
-        org_id=org.id,
-        division_code=org.division_code,
-        incident_id=base.incident_id,
+    w = await _next_message(
+        session,
+        base,
+        org,
+        "Update",
+        ctx,
+        now,
+        reason=body.reason,
         colour=colour,
         event=event,
-        category=base.category,
         urgency=body.urgency or base.urgency,
         certainty=body.certainty or base.certainty,
         response_types=(
@@ -497,25 +534,8 @@ async def update(
         areas=areas,
         onset=onset,
         expires=expires,
-        identifier=await _identifier(session, org, now),
-        sender=_sender(org, ctx.public_url),
-        reason=body.reason,
-        created_at=now,
-        created_by_token=ctx.actor.token_id,
     )
-    release = await _draft_release(session, w, list(body.channels), ctx)
-    w.release_id = release.id
-    session.add(w)
-    await session.flush()
-    chain.messages.append(Message(w, release))
-    await _record(
-        session,
-        w,
-        "warning.drafted",
-        ctx,
-        _view(w, chain, org, ctx.public_url, now),
-        reason=body.reason,
-    )
+    await _draft(session, w, chain, org, body.channels, ctx, now, reason=body.reason)
     return w
 
 
@@ -526,18 +546,16 @@ async def cancel(
     now = ctx.clock.now()
     chain, current, org = await _follow(session, warning_id, ctx, "cancel")
     base = current.warning
-    new_id_ = new_id("wrn")
-    w = EarlyWarning(
-        id=new_id_,
-        chain_id=base.chain_id,
-        references_id=base.id,
-        msg_type="Cancel",
-        org_id=org.id,
-        division_code=org.division_code,
-        incident_id=base.incident_id,
+    w = await _next_message(
+        session,
+        base,
+        org,
+        "Cancel",
+        ctx,
+        now,
+        reason=body.reason,
         colour=base.colour,
         event=base.event,
-        category=base.category,
         urgency="Past",
         certainty=base.certainty,
         response_types=["AllClear"],
@@ -547,25 +565,8 @@ async def cancel(
         areas=list(base.areas),
         onset=base.onset,
         expires=chain.expires(current),
-        identifier=await _identifier(session, org, now),
-        sender=_sender(org, ctx.public_url),
-        reason=body.reason,
-        created_at=now,
-        created_by_token=ctx.actor.token_id,
     )
-    release = await _draft_release(session, w, list(body.channels), ctx)
-    w.release_id = release.id
-    session.add(w)
-    await session.flush()
-    chain.messages.append(Message(w, release))
-    await _record(
-        session,
-        w,
-        "warning.drafted",
-        ctx,
-        _view(w, chain, org, ctx.public_url, now),
-        reason=body.reason,
-    )
+    await _draft(session, w, chain, org, body.channels, ctx, now, reason=body.reason)
     return w
 
 

@@ -9,8 +9,6 @@ again, so it is sent twice rather than never (receivers dedupe by webhook-id).
 
 from __future__ import annotations
 
-import hashlib
-import json
 import random
 import secrets
 from collections.abc import Iterable, Mapping, Sequence
@@ -21,14 +19,14 @@ from typing import Any
 from sqlalchemy import func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import directory, metrics
+from app import directory, idempotency, metrics
 from app.auth import Principal
 from app.clock import Clock, iso
 from app.db import dialect_name
 from app.errors import Problem, conflict, invalid, not_found
 from app.events import log
 from app.ids import new_id
-from app.models import Event, IdempotencyKey, Org
+from app.models import Event, Org
 from app.models.webhooks import (
     DeliveryAttempt,
     DeliveryCursor,
@@ -133,11 +131,6 @@ async def _max_seq(session: AsyncSession) -> int:
     return int((await session.execute(select(func.max(Event.seq)))).scalar() or 0)
 
 
-def _request_hash(body: WebhookCreate) -> str:
-    canonical = json.dumps(body.model_dump(mode="json"), sort_keys=True, separators=(",", ":"))
-    return hashlib.sha256(canonical.encode()).hexdigest()
-
-
 # -- administrators ---------------------------------------------------------------------------
 
 
@@ -160,15 +153,10 @@ async def create(
     a retried request with the same Idempotency-Key gets the same subscription back."""
     now = clock.now()
     scope = f"webhooks:{actor.org_id}"
-    digest = _request_hash(body)
-    if idempotency_key:
-        prior = await session.get(IdempotencyKey, (idempotency_key, scope))
-        if prior is not None:
-            if prior.request_hash != digest:
-                raise conflict(
-                    "idempotency-key-reused", "This Idempotency-Key was used with a different body."
-                )
-            return await get_visible(session, prior.resource_id, actor), False
+    digest = idempotency.digest(body.model_dump(mode="json"))
+    prior = await idempotency.prior(session, idempotency_key, scope, digest)
+    if prior is not None:
+        return await get_visible(session, prior, actor), False
 
     org_id = directory.resolve_org_argument(body.org_id) if body.org_id else actor.org_id
     org = await session.get(Org, org_id)
@@ -189,25 +177,8 @@ async def create(
         updated_at=now,
     )
     session.add(sub)
-    log.audit(
-        session,
-        at=now,
-        actor=actor,
-        action="webhook.create",
-        entity_type="webhook",
-        entity_id=sub.id,
-        after=subscription_view(sub),
-    )
-    if idempotency_key:
-        session.add(
-            IdempotencyKey(
-                key=idempotency_key,
-                scope=scope,
-                request_hash=digest,
-                resource_id=sub.id,
-                created_at=now,
-            )
-        )
+    _audit(session, sub, "webhook.create", actor=actor, at=now)
+    idempotency.remember(session, idempotency_key, scope, digest, sub.id, now)
     return sub, True
 
 
@@ -248,17 +219,29 @@ async def update_subscription(
     elif body.active is False and sub.active:
         _switch_off(sub, "deactivated by an administrator", now)
     sub.updated_at = now
+    _audit(session, sub, "webhook.update", actor=actor, at=now, before=before)
+    return sub
+
+
+def _audit(
+    session: AsyncSession,
+    sub: WebhookSubscription,
+    action: str,
+    *,
+    actor: Principal,
+    at: datetime,
+    before: dict[str, Any] | None = None,
+) -> None:
     log.audit(
         session,
-        at=now,
+        at=at,
         actor=actor,
-        action="webhook.update",
+        action=action,
         entity_type="webhook",
         entity_id=sub.id,
         before=before,
         after=subscription_view(sub),
     )
-    return sub
 
 
 def _switch_off(sub: WebhookSubscription, reason: str, now: datetime) -> None:
@@ -277,16 +260,7 @@ async def deactivate(
     if sub.active:
         _switch_off(sub, "deactivated by an administrator", now)
         sub.updated_at = now
-    log.audit(
-        session,
-        at=now,
-        actor=actor,
-        action="webhook.deactivate",
-        entity_type="webhook",
-        entity_id=sub.id,
-        before=before,
-        after=subscription_view(sub),
-    )
+    _audit(session, sub, "webhook.deactivate", actor=actor, at=now, before=before)
     return sub
 
 

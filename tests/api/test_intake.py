@@ -241,3 +241,14 @@ async def test_a_report_retried_in_parallel_with_one_key_is_still_one_incident(a
     after = await stored_counts(api.db)
     assert after["incidents"] == before["incidents"] + 1
     assert after["idempotency_keys"] == before["idempotency_keys"] + 1
+
+
+async def test_the_reported_event_and_its_audit_entry_carry_the_same_facts(api: Api) -> None:
+    reporter = await api.token(PANZHOU, "reporter")
+    created = (await api.post(INCIDENTS, reporter, json=incident_body())).json()
+    timeline = (await api.get(f"{INCIDENTS}/{created['id']}/timeline", reporter)).json()
+    reported = next(e for e in timeline["entries"] if e.get("type") == "incident.reported")
+    audit = next(e for e in timeline["entries"] if e.get("action") == "incident.create")
+    assert reported["data"]["escalated"] is False
+    assert reported["data"]["on_site_command_active"] is False
+    assert reported["data"] == audit["after"]
