@@ -14,6 +14,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.auth import Principal
 from app.clock import iso
+from app.db import fetch
 from app.errors import Problem, conflict, forbidden, invalid, not_found
 from app.events import log
 from app.ids import new_id
@@ -148,6 +149,9 @@ async def appoint(session: AsyncSession, body: SpokespersonCreate, ctx: Context)
     org = await acting_org(session, body.org_id, ctx.actor)
     if body.appointed_on > _today(now):
         raise invalid("appointed_on", "is in the future; record the appointment once decided")
+    # Lock the organ's row (PostgreSQL) so two appointments at once cannot both pass the
+    # Art. 8 count below; SQLite already lets one writer in at a time.
+    await fetch(session, Org, org.id, for_update=True)
     serving = await _serving(session, org.id, body.role)
     if any(p.name == body.name for p in serving):
         raise conflict(

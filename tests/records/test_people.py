@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import asyncio
 from datetime import UTC, datetime
 from typing import Any
 
@@ -106,6 +107,21 @@ async def test_an_organ_has_at_most_two_spokespersons(api: Api) -> None:
     assert refused.json()["article"] == "Art. 8"
     twice = await api.post(SPOKESPERSONS, office, appointment("spokesperson", "甲", "2026-01-05"))
     assert_problem(twice, 409)
+
+
+async def test_three_appointments_at_once_still_leave_at_most_two_spokespersons(
+    api: Api,
+) -> None:
+    office = await api.token(EMERGENCY, "approver")
+    answers = await asyncio.gather(
+        *(
+            api.post(SPOKESPERSONS, office, appointment("spokesperson", name, "2026-01-05"))
+            for name in ("甲", "乙", "丙")
+        )
+    )
+    assert sorted(r.status_code for r in answers) == [201, 201, 422]
+    listed = (await api.get(f"{SPOKESPERSONS}?org={EMERGENCY}&serving=true", office)).json()
+    assert len([p for p in listed["items"] if p["role"] == "spokesperson"]) == 2
 
 
 async def test_dates_are_checked(api: Api) -> None:
