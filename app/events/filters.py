@@ -9,17 +9,8 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 from dataclasses import dataclass
-from typing import Protocol
 
 from app.auth import Principal
-
-
-class EventLike(Protocol):
-    @property
-    def division_codes(self) -> list[str]: ...
-
-    @property
-    def org_id(self) -> str | None: ...
 
 
 @dataclass(frozen=True)
@@ -37,7 +28,3 @@ class Audience:
         if org_id is not None and org_id == self.org_id:
             return True
         return any(code in self.jurisdiction for code in division_codes)
-
-
-def visible(event: EventLike, principal: Principal) -> bool:
-    return Audience.of(principal).sees(event.division_codes or (), event.org_id)

@@ -23,7 +23,7 @@ from collections import deque
 from collections.abc import AsyncIterator, Callable
 from typing import Any
 
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.engine import make_url
 
 from app import metrics
@@ -218,7 +218,7 @@ class Hub:
     async def tail(self) -> int:
         """The highest seq committed so far (0 for an empty log)."""
         async with self.rt.db.read() as session:
-            return int((await session.execute(select(func.max(Event.seq)))).scalar() or 0)
+            return await log.last_seq(session)
 
     # -- clients ---------------------------------------------------------------------------
 

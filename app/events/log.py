@@ -6,7 +6,7 @@ from collections.abc import Iterable, Sequence
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import select, text
+from sqlalchemy import func, select, text
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import iso
@@ -142,6 +142,11 @@ async def record(
         event=event,
     )
     return event
+
+
+async def last_seq(session: AsyncSession) -> int:
+    """The highest seq committed so far (0 for an empty log)."""
+    return int((await session.execute(select(func.max(Event.seq)))).scalar() or 0)
 
 
 async def read_after(session: AsyncSession, after: int, limit: int) -> Sequence[Event]:

@@ -61,8 +61,7 @@ async def listing(
 ) -> dict[str, Any]:
     async with rt.db.read() as session:
         rows = await flow.listing(session, actor, org_id=org, incident_id=incident, status=status)
-        now = rt.clock.now()
-        return {"items": [await flow.conference_view(session, c, now) for c in rows]}
+        return {"items": await flow.conference_views(session, rows, rt.clock.now())}
 
 
 @router.get(BASE + "/{conference_id}")

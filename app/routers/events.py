@@ -5,7 +5,7 @@ from __future__ import annotations
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Query
-from sqlalchemy import func, select
+from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import iso
@@ -38,7 +38,7 @@ async def list_events(
     audience = Audience.of(actor)
     async with rt.db.read() as session:
         # Read first: the reply's `last_seq` is never ahead of what was scanned.
-        tail = int((await session.execute(select(func.max(Event.seq)))).scalar() or 0)
+        tail = await log.last_seq(session)
         now = rt.clock.now()
         if last is not None:
             items = await _latest(session, audience, last, tail)

@@ -14,7 +14,7 @@ from app.auth import Principal
 from app.clock import iso
 from app.deps import PrincipalDep, RuntimeDep, context, require
 from app.errors import invalid
-from app.models import AuditEntry, Event, Incident, IncidentDivision, Obligation
+from app.models import AuditEntry, Event, Incident, IncidentDivision
 from app.rules.levels import Category, Level
 from app.schemas.incidents import (
     ClassificationOverride,
@@ -44,15 +44,13 @@ async def create_incident(
 ) -> dict[str, Any]:
     async def attempt() -> tuple[dict[str, Any], bool]:
         async with rt.db.write() as session:
-            incident, created = await flow.create(
+            intake = await flow.create(
                 session, body, context(rt, actor), idempotency_key=idempotency_key
             )
-            # A new incident whose facts call for no obligation has none: no need to look.
-            known: list[Obligation] | None = (
-                [] if created and not flow.owes_something(incident) else None
+            view = await incident_full(
+                session, intake.incident, rt.clock.now(), obligations=intake.obligations
             )
-            view = await incident_full(session, incident, rt.clock.now(), obligations=known)
-        return view, created
+        return view, intake.created
 
     try:
         view, created = await attempt()

@@ -2,16 +2,20 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
 from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import idempotency
 from app.auth import Principal
 from app.deps import PrincipalDep, RuntimeDep, context, require
+from app.idempotency import R
 from app.models.people import InterviewRequest, Spokesperson
 from app.routers.reports import csv_response, wants
+from app.runtime import Runtime
 from app.schemas.people import (
     InterviewAccept,
     InterviewCreate,
@@ -36,6 +40,32 @@ async def _found(session: AsyncSession, model: type[T], ident: str) -> T:
     found = await session.get(model, ident)
     assert found is not None
     return found
+
+
+async def _create(
+    rt: Runtime,
+    response: Response,
+    key: str | None,
+    scope: str,
+    body: BaseModel,
+    model: type[R],
+    make: Callable[[AsyncSession], Awaitable[R]],
+    view: Callable[[R], dict[str, Any]],
+) -> dict[str, Any]:
+    """A new row, or the one an earlier request with the same Idempotency-Key made."""
+    async with rt.db.write() as session:
+        row, created = await idempotency.replay_or_make(
+            session,
+            key,
+            scope,
+            body,
+            find=lambda prior: _found(session, model, prior),
+            make=lambda: make(session),
+            clock=rt.clock,
+        )
+        if not created:
+            response.status_code = 200
+        return view(row)
 
 
 @router.get("/spokespersons/annual-list", response_model=None)
@@ -88,20 +118,16 @@ async def appoint(
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    scope = f"spokespersons:{actor.org_id}"
-    async with rt.db.write() as session:
-        person, created = await idempotency.replay_or_make(
-            session,
-            idempotency_key,
-            scope,
-            body,
-            find=lambda prior: _found(session, Spokesperson, prior),
-            make=lambda: flow.appoint(session, body, context(rt, actor)),
-            clock=rt.clock,
-        )
-        if not created:
-            response.status_code = 200
-        return flow.spokesperson_view(person)
+    return await _create(
+        rt,
+        response,
+        idempotency_key,
+        f"spokespersons:{actor.org_id}",
+        body,
+        Spokesperson,
+        lambda session: flow.appoint(session, body, context(rt, actor)),
+        flow.spokesperson_view,
+    )
 
 
 @router.post("/spokespersons/{person_id}/remove")
@@ -136,20 +162,16 @@ async def request_interview(
     response: Response,
     idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
-    scope = f"interviews:{actor.org_id}"
-    async with rt.db.write() as session:
-        request, created = await idempotency.replay_or_make(
-            session,
-            idempotency_key,
-            scope,
-            body,
-            find=lambda prior: _found(session, InterviewRequest, prior),
-            make=lambda: flow.request_interview(session, body, context(rt, actor)),
-            clock=rt.clock,
-        )
-        if not created:
-            response.status_code = 200
-        return flow.interview_view(request)
+    return await _create(
+        rt,
+        response,
+        idempotency_key,
+        f"interviews:{actor.org_id}",
+        body,
+        InterviewRequest,
+        lambda session: flow.request_interview(session, body, context(rt, actor)),
+        flow.interview_view,
+    )
 
 
 @router.post("/interviews/{request_id}/accept")

@@ -7,7 +7,7 @@ decides them. The filing deadline itself is `app.rules.obligations.conference_fi
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
@@ -146,8 +146,3 @@ def missing_materials(have: Iterable[str]) -> list[MaterialKind]:
     """Art. 33: the required materials not yet prepared, in the order the article lists them."""
     present = set(have)
     return [kind for kind in REQUIRED_MATERIALS if kind.value not in present]
-
-
-def speakers_over(speakers: Sequence[object]) -> int | None:
-    """The index of the first speaker beyond the limit, or None (for naming the field)."""
-    return MAX_ROSTRUM if len(speakers) > MAX_ROSTRUM else None

@@ -19,7 +19,7 @@ from dataclasses import dataclass, field
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
-from sqlalchemy import bindparam, func, insert, select, update
+from sqlalchemy import bindparam, func, select, update
 from sqlalchemy.exc import DBAPIError
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -196,9 +196,9 @@ async def _fire_batch(
         )
         breached.update(result.scalars())
 
-    new_events: list[flow.NewEvent] = []
-    breach_event_index: dict[str, int] = {}
-    records = []
+    # Every event goes through `log.append` unflushed: each gets its seq in the order
+    # added, and the whole batch (events, their audit entries, the accountability
+    # records) is written by the one flush at commit.
     for t in timers:
         if t.id not in won:
             continue
@@ -209,7 +209,8 @@ async def _fire_batch(
             else [obligation.division_code]
         )
         if t.name != flow.BREACH:
-            new_events.append(
+            await _append(
+                session,
                 flow.reminder_event(
                     obligation,
                     reminder=t.name,
@@ -218,14 +219,13 @@ async def _fire_batch(
                     late_seconds=late[t.id],
                     division_codes=codes,
                     late_after=late_after,
-                )
+                ),
             )
             report.reminders += 1
         elif obligation.id in breached:
             target = targets[obligation.id]
             flow.mark_breached(obligation, at=now, target=target)
-            breach_event_index[obligation.id] = len(new_events)
-            new_events += flow.breach_events(
+            breach, *escalation = flow.breach_events(
                 obligation,
                 at=now,
                 target=target,
@@ -233,9 +233,12 @@ async def _fire_batch(
                 division_codes=codes,
                 late_after=late_after,
             )
+            flow.breach_audit(session, obligation, at=now, event=await _append(session, breach))
+            for item in escalation:
+                await _append(session, item)
             report.breaches += 1
             if target is not None:
-                records.append(
+                session.add(
                     flow.accountability_record(
                         obligation, at=now, target=target, late_seconds=late[t.id]
                     )
@@ -249,11 +252,6 @@ async def _fire_batch(
         if late[t.id] > late_after:
             report.late += 1
         report.max_late_seconds = max(report.max_late_seconds, late[t.id])
-
-    written = await _append_all(session, new_events)
-    for obligation_id, index in breach_event_index.items():
-        flow.breach_audit(session, obligations[obligation_id], at=now, event_seq=written[index])
-    session.add_all(records)
     return len(timers)
 
 
@@ -327,48 +325,17 @@ async def _load(
     return obligations, incident_codes, {row.id: row.division_code for row in org_rows}
 
 
-async def _append_all(session: AsyncSession, items: list[flow.NewEvent]) -> list[int]:
-    """Append the batch's events in order: the first one alone, the rest in one INSERT.
-
-    The first goes through `log.append`, the one way to write events: it takes the
-    event-order lock (PostgreSQL), arranges the commit notification and marks the session
-    as having written events. The rest join the same transaction, so the same lock and the
-    same notification cover them; their rows are built exactly as `log.append` builds one.
-    Returns their `seq`, in order.
-    """
-    if not items:
-        return []
-    head = items[0]
-    first = await log.append(
+async def _append(session: AsyncSession, item: flow.NewEvent) -> Event:
+    return await log.append(
         session,
-        head.type,
-        at=head.at,
-        data=head.data,
-        incident_id=head.incident_id,
-        org_id=head.org_id,
-        division_codes=head.division_codes,
+        item.type,
+        at=item.at,
+        data=item.data,
+        incident_id=item.incident_id,
+        org_id=item.org_id,
+        division_codes=item.division_codes,
+        flush=False,
     )
-    rows = [
-        {
-            "id": new_id("evt"),
-            "type": item.type,
-            "at": item.at,
-            "incident_id": item.incident_id,
-            "org_id": item.org_id,
-            "division_codes": sorted(set(item.division_codes)),
-            "data": item.data,
-        }
-        for item in items[1:]
-    ]
-    if not rows:
-        return [first.seq]
-    # Without RETURNING the driver sends the rows as one executemany; seq follows row order.
-    await session.execute(insert(Event), rows)
-    written = await session.execute(
-        select(Event.id, Event.seq).where(Event.id.in_([r["id"] for r in rows]))
-    )
-    seqs = {row.id: row.seq for row in written}
-    return [first.seq, *(seqs[row["id"]] for row in rows)]
 
 
 @dataclass

@@ -402,9 +402,6 @@ async def evaluate(
     return conference
 
 
-# -- obligations -----------------------------------------------------------------------------
-
-
 # -- views and events ------------------------------------------------------------------------
 
 
@@ -436,33 +433,87 @@ def coverage_view(c: CoverageItem) -> dict[str, Any]:
 async def conference_view(
     session: AsyncSession, conference: PressConference, now: datetime
 ) -> dict[str, Any]:
-    host = await session.get(Org, conference.host_org_id)
-    speakers = (
-        await session.execute(
-            select(ConferenceSpeaker)
-            .where(ConferenceSpeaker.conference_id == conference.id)
-            .order_by(ConferenceSpeaker.position)
-        )
-    ).scalars()
-    materials = await _materials(session, conference.id)
-    coverage = list(
-        (
+    return (await conference_views(session, [conference], now))[0]
+
+
+async def conference_views(
+    session: AsyncSession, conferences: Sequence[PressConference], now: datetime
+) -> list[dict[str, Any]]:
+    """Views of several conferences, their hosts, seats, materials, coverage and filing
+    clocks loaded in one query each rather than once per conference."""
+    if not conferences:
+        return []
+    ids = [c.id for c in conferences]
+    hosts = {
+        o.id: o
+        for o in (
             await session.execute(
-                select(CoverageItem)
-                .where(CoverageItem.conference_id == conference.id)
-                .order_by(CoverageItem.position)
+                select(Org).where(Org.id.in_({c.host_org_id for c in conferences}))
             )
         ).scalars()
-    )
-    filing_obligation = (
+    }
+    speakers: dict[str, list[ConferenceSpeaker]] = {i: [] for i in ids}
+    for s in (
         await session.execute(
-            select(Obligation).where(
-                Obligation.kind == ObligationKind.conference_filing.value,
-                Obligation.subject_type == SUBJECT,
-                Obligation.subject_id == conference.id,
-            )
+            select(ConferenceSpeaker)
+            .where(ConferenceSpeaker.conference_id.in_(ids))
+            .order_by(ConferenceSpeaker.position)
         )
-    ).scalar_one_or_none()
+    ).scalars():
+        speakers[s.conference_id].append(s)
+    materials: dict[str, list[ConferenceMaterial]] = {i: [] for i in ids}
+    for m in (
+        await session.execute(
+            select(ConferenceMaterial)
+            .where(ConferenceMaterial.conference_id.in_(ids))
+            .order_by(ConferenceMaterial.position)
+        )
+    ).scalars():
+        materials[m.conference_id].append(m)
+    coverage: dict[str, list[CoverageItem]] = {i: [] for i in ids}
+    for c in (
+        await session.execute(
+            select(CoverageItem)
+            .where(CoverageItem.conference_id.in_(ids))
+            .order_by(CoverageItem.position)
+        )
+    ).scalars():
+        coverage[c.conference_id].append(c)
+    filings = {
+        o.subject_id: o
+        for o in (
+            await session.execute(
+                select(Obligation).where(
+                    Obligation.kind == ObligationKind.conference_filing.value,
+                    Obligation.subject_type == SUBJECT,
+                    Obligation.subject_id.in_(ids),
+                )
+            )
+        ).scalars()
+    }
+    return [
+        _conference_view(
+            c,
+            hosts.get(c.host_org_id),
+            speakers[c.id],
+            materials[c.id],
+            coverage[c.id],
+            filings.get(c.id),
+            now,
+        )
+        for c in conferences
+    ]
+
+
+def _conference_view(
+    conference: PressConference,
+    host: Org | None,
+    speakers: Sequence[ConferenceSpeaker],
+    materials: Sequence[ConferenceMaterial],
+    coverage: Sequence[CoverageItem],
+    filing_obligation: Obligation | None,
+    now: datetime,
+) -> dict[str, Any]:
     tones = {"positive": 0, "neutral": 0, "negative": 0}
     for c in coverage:
         tones[c.tone] = tones.get(c.tone, 0) + 1

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
@@ -22,6 +22,7 @@ from app.ids import new_id
 from app.models import (
     Incident,
     IncidentDivision,
+    Obligation,
     Org,
     ResponsibilityChange,
     SituationReport,
@@ -172,17 +173,6 @@ def _mark_known(incident: Incident, level: Level, at: datetime) -> None:
     incident.level_known_at = known
 
 
-def owes_something(new_incident: Incident) -> bool:
-    """Whether a just-reported incident's facts call for any obligation (RULES §3).
-
-    A new incident has none yet and nothing published, so reconciling it can only open
-    what the rules ask for; most intakes (levels III and IV) ask for nothing, and skipping
-    the reconciliation spares intake a query.
-    """
-    facts = obligations.facts_of(new_incident)
-    return bool(obligations.rules.incident_obligations(facts, obligations.windows))
-
-
 # -- responsibility ------------------------------------------------------------------------
 
 
@@ -242,16 +232,23 @@ async def route(session: AsyncSession, incident: Incident, *, at: datetime, caus
 # -- steps -----------------------------------------------------------------------------------
 
 
+class Intake(NamedTuple):
+    incident: Incident
+    created: bool
+    # A new incident's obligations (all opened now); None when an earlier intake is replayed.
+    obligations: list[Obligation] | None
+
+
 async def create(
     session: AsyncSession, body: IncidentCreate, ctx: Context, *, idempotency_key: str | None
-) -> tuple[Incident, bool]:
-    """Intake (PRODUCT step 1-4). Returns the incident and whether it was created now."""
+) -> Intake:
+    """Intake (PRODUCT step 1-4)."""
     now = ctx.clock.now()
     digest = idempotency.digest(body.model_dump(mode="json"))
     scope = f"incidents:{ctx.actor.org_id}"
     prior = await idempotency.prior(session, idempotency_key, scope, digest)
     if prior is not None:
-        return await get_visible(session, prior, ctx.actor), False
+        return Intake(await get_visible(session, prior, ctx.actor), False, None)
 
     codes = _check_divisions(body.division_codes, ctx.actor)
     subtype = _check_subtype(body.category, body.subtype)
@@ -299,36 +296,29 @@ async def create(
     for code in codes:
         session.add(IncidentDivision(incident_id=incident.id, division_code=code))
     await route(session, incident, at=now, cause="intake")
-    # No flush of its own: appending the event flushes the incident with it. Not
-    # log.record: the entry's `after` is read once the append has run, and on PostgreSQL
-    # that flush has filled the column defaults (escalated, on-site command) by then.
-    event = await log.append(
+    # No flush here: the whole intake goes in the one flush below.
+    facts = summary(incident)
+    await log.record(
         session,
         "incident.reported",
-        flush=False,
-        at=now,
-        incident_id=incident.id,
-        org_id=incident.responsible_org_id,
-        division_codes=codes,
-        data=summary(incident),
-    )
-    log.audit(
-        session,
-        at=now,
-        actor=ctx.actor,
         action="incident.create",
         entity_type="incident",
         entity_id=incident.id,
+        at=now,
+        actor=ctx.actor,
+        data=facts,
+        after=facts,
+        org_id=incident.responsible_org_id,
         incident_id=incident.id,
-        after=summary(incident),
-        event=event,
+        division_codes=codes,
+        flush=False,
     )
-    if owes_something(incident):
-        await obligations.reconcile_incident(session, incident, at=now, new=True)
+    # A new incident has no obligations or publications yet: nothing to read back.
+    opened = await obligations.reconcile_incident(session, incident, at=now, new=True)
     idempotency.remember(session, idempotency_key, scope, digest, incident.id, now)
     # One flush for the whole intake: every row above goes in a handful of statements.
     await session.flush()
-    return incident, True
+    return Intake(incident, True, opened)
 
 
 async def add_report(

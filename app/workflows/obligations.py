@@ -25,7 +25,7 @@ from app.clock import iso
 from app.db import dialect_name
 from app.events import log
 from app.ids import new_id
-from app.models import Incident, Obligation, ObligationTimer, Org
+from app.models import Event, Incident, Obligation, ObligationTimer, Org
 from app.models.obligations import AccountabilityRecord
 from app.rules import obligations as rules
 from app.rules.calendar import local_date
@@ -164,12 +164,14 @@ async def _reschedule(
 
 async def reconcile_incident(
     session: AsyncSession, incident: Incident, *, at: datetime, new: bool = False
-) -> None:
+) -> list[Obligation]:
     """Make the incident's obligations match what its facts call for; idempotent.
 
     `new`: the incident was reported in this transaction, so it has no obligations and no
-    publications yet and there is nothing to read back.
+    publications yet and there is nothing to read back. Returns the obligations opened now,
+    which for a new incident are all it has.
     """
+    opened: list[Obligation] = []
     wanted = {
         spec.kind.value: spec for spec in rules.incident_obligations(facts_of(incident), windows)
     }
@@ -189,31 +191,28 @@ async def reconcile_incident(
     for kind, spec in wanted.items():
         rows = by_kind.get(kind, [])
         pending = [o for o in rows if o.status == OPEN]
+        if pending:
+            if pending[0].due_at != spec.due_at:
+                await _reschedule(session, pending[0], spec, at)
+            continue
         if kind == rules.ObligationKind.follow_up.value:
             # A follow-up is met by a publication after its clock started; the next one opens.
-            if pending:
-                if pending[0].due_at != spec.due_at:
-                    await _reschedule(session, pending[0], spec, at)
-                continue
             # Same facts, same due time: a follow-up already opened for this clock stays closed.
             if any(o.due_at == spec.due_at and o.status != "cancelled" for o in rows):
                 continue
-        else:
-            if pending:
-                if pending[0].due_at != spec.due_at:
-                    await _reschedule(session, pending[0], spec, at)
-                continue
+        elif any(o.status != "cancelled" for o in rows):
             # Met or breached: done with. Only cancelled rows (a downgrade below II, then a
             # new rise) let the obligation open again, with the clock the facts now give.
-            if any(o.status != "cancelled" for o in rows):
-                continue
-        await open_obligation(
-            session,
-            spec,
-            org_id=incident.responsible_org_id,
-            division_codes=incident.division_codes,
-            at=at,
-            incident_id=incident.id,
+            continue
+        opened.append(
+            await open_obligation(
+                session,
+                spec,
+                org_id=incident.responsible_org_id,
+                division_codes=incident.division_codes,
+                at=at,
+                incident_id=incident.id,
+            )
         )
 
     for kind, rows in by_kind.items():
@@ -229,6 +228,7 @@ async def reconcile_incident(
                         f"({obligation.article} needs the facts that opened it)"
                     )
                 await cancel(session, obligation, at=at, reason=reason)
+    return opened
 
 
 async def _last_publication_at(session: AsyncSession, incident_id: str) -> datetime | None:
@@ -395,14 +395,7 @@ async def _open_for_subject(
     if existing is not None:
         if existing.status == OPEN and existing.due_at != spec.due_at:
             await _reschedule(session, existing, spec, at)
-            await log.append(
-                session,
-                "obligation.rescheduled",
-                at=at,
-                org_id=existing.org_id,
-                division_codes=[existing.division_code],
-                data={**view(existing, at), "reason": spec.reason},
-            )
+            await _announce(session, "obligation.rescheduled", existing, at, reason=spec.reason)
         return existing
     org = await _org(session, org_id)
     return await open_obligation(
@@ -636,10 +629,10 @@ def breach_events(
 
 
 def breach_audit(
-    session: AsyncSession, obligation: Obligation, *, at: datetime, event_seq: int
+    session: AsyncSession, obligation: Obligation, *, at: datetime, event: Event
 ) -> None:
     """The system's own act, on the record beside the breach event."""
-    entry = log.audit(
+    log.audit(
         session,
         at=at,
         actor=None,
@@ -654,8 +647,8 @@ def breach_audit(
             "escalated_to_org_id": obligation.escalated_to_org_id,
         },
         reason=f"due {iso(obligation.due_at)} passed unmet ({obligation.article})",
+        event=event,
     )
-    entry.event_seq = event_seq
 
 
 def accountability_record(

@@ -1,7 +1,7 @@
 """Spokespersons and press assistants (Art. 7-9) and media interview requests (Art. 21).
 
 Also what the other record-keeping workflows share: which organ an actor may act for,
-which organs it may see, and the Idempotency-Key of a create (PRODUCT: every create).
+and which organs it may see.
 """
 
 from __future__ import annotations
@@ -125,10 +125,13 @@ async def _serving(session: AsyncSession, org_id: str, role: str) -> list[Spokes
     return list(rows.scalars())
 
 
-async def _open_changes(session: AsyncSession, org_id: str, role: str) -> list[Obligation]:
-    """Unmet Art. 9 obligations of the organ left by the removal of someone in `role`."""
+async def _open_changes(
+    session: AsyncSession, org_id: str, role: str
+) -> list[tuple[Obligation, Spokesperson]]:
+    """Unmet Art. 9 obligations of the organ left by the removal of someone in `role`, each
+    with the person whose removal opened it."""
     rows = await session.execute(
-        select(Obligation)
+        select(Obligation, Spokesperson)
         .join(Spokesperson, Spokesperson.id == Obligation.subject_id)
         .where(
             Obligation.kind == ObligationKind.spokesperson_change.value,
@@ -140,7 +143,7 @@ async def _open_changes(session: AsyncSession, org_id: str, role: str) -> list[O
         )
         .order_by(Obligation.due_at)
     )
-    return list(rows.scalars())
+    return [(obligation, removed) for obligation, removed in rows.all()]
 
 
 async def appoint(session: AsyncSession, body: SpokespersonCreate, ctx: Context) -> Spokesperson:
@@ -183,9 +186,8 @@ async def appoint(session: AsyncSession, body: SpokespersonCreate, ctx: Context)
         session, person, org, "spokesperson.appointed", "spokesperson.appoint", ctx, now
     )
     # Art. 9: the successor's entry, now reported, is the adjustment a removal asked for.
-    for obligation in await _open_changes(session, org.id, body.role):
-        removed = await session.get(Spokesperson, obligation.subject_id)
-        if removed is not None and removed.removed_on and removed.removed_on <= body.appointed_on:
+    for obligation, removed in await _open_changes(session, org.id, body.role):
+        if removed.removed_on and removed.removed_on <= body.appointed_on:
             await obligations.meet(session, obligation, at=now, by=person.id)
     return person
 

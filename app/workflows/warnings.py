@@ -173,16 +173,26 @@ class Chain:
 
 
 async def _chain(session: AsyncSession, chain_id: str) -> Chain:
+    return (await _chains(session, {chain_id}))[chain_id]
+
+
+async def _chains(session: AsyncSession, chain_ids: set[str]) -> dict[str, Chain]:
+    """Several chains with their releases, in two queries however many there are."""
+    if not chain_ids:
+        return {}
     rows = (
         await session.execute(
             select(EarlyWarning, Release)
             .join(Release, Release.id == EarlyWarning.release_id)
-            .where(EarlyWarning.chain_id == chain_id)
+            .where(EarlyWarning.chain_id.in_(chain_ids))
             .order_by(EarlyWarning.created_at, EarlyWarning.id)
         )
     ).all()
     retracted = await _retracted_among(session, [r.id for _, r in rows])
-    return Chain([Message(w, r, r.id in retracted) for w, r in rows])
+    chains = {chain_id: Chain() for chain_id in chain_ids}
+    for w, r in rows:
+        chains[w.chain_id].messages.append(Message(w, r, r.id in retracted))
+    return chains
 
 
 def _message_in(chain: Chain, warning_id: str) -> Message:
@@ -797,7 +807,7 @@ async def atom_feed(
 
 async def _newest_first(
     session: AsyncSession, page: int = 200
-) -> AsyncGenerator[EarlyWarning, None]:
+) -> AsyncGenerator[list[EarlyWarning], None]:
     """Every message, newest first, a page at a time (visibility is decided per message)."""
     offset = 0
     while True:
@@ -811,8 +821,7 @@ async def _newest_first(
                 )
             ).scalars()
         )
-        for row in rows:
-            yield row
+        yield rows
         if len(rows) < page:
             return
         offset += page
@@ -830,16 +839,18 @@ async def listing(
     """Newest first, at most `limit` messages the actor may see."""
     out: list[dict[str, Any]] = []
     chains: dict[str, Chain] = {}
-    async with aclosing(_newest_first(session)) as messages:
-        async for w in messages:
+    async with aclosing(_newest_first(session)) as pages:
+        async for page in pages:
+            seen = [w for w in page if visible_to(w, actor)]
+            # The page's chains in one go rather than a query (or two) per chain.
+            chains.update(await _chains(session, {w.chain_id for w in seen} - chains.keys()))
+            for w in seen:
+                if len(out) >= limit:
+                    return out
+                chain = chains[w.chain_id]
+                if state is not None and chain.state(now) != state:
+                    continue
+                out.append(_view(w, chain, await session.get(Org, w.org_id), public_url, now))
             if len(out) >= limit:
                 break
-            if not visible_to(w, actor):
-                continue
-            if w.chain_id not in chains:
-                chains[w.chain_id] = await _chain(session, w.chain_id)
-            chain = chains[w.chain_id]
-            if state is not None and chain.state(now) != state:
-                continue
-            out.append(_view(w, chain, await session.get(Org, w.org_id), public_url, now))
     return out

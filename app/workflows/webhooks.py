@@ -127,10 +127,6 @@ async def get_visible_delivery(
     return delivery
 
 
-async def _max_seq(session: AsyncSession) -> int:
-    return int((await session.execute(select(func.max(Event.seq)))).scalar() or 0)
-
-
 # -- administrators ---------------------------------------------------------------------------
 
 
@@ -171,7 +167,7 @@ async def create(
         org_id=org.id,
         secret=new_secret(),
         active=True,
-        after_seq=await _max_seq(session),
+        after_seq=await log.last_seq(session),
         created_at=now,
         created_by_token=actor.token_id,
         updated_at=now,
@@ -183,11 +179,7 @@ async def create(
 
 
 def _dedupe(items: Iterable[str]) -> list[str]:
-    seen: list[str] = []
-    for item in items:
-        if item not in seen:
-            seen.append(item)
-    return seen
+    return list(dict.fromkeys(items))
 
 
 async def update_subscription(
@@ -215,7 +207,7 @@ async def update_subscription(
         sub.active = True
         sub.disabled_reason = None
         sub.disabled_at = None
-        sub.after_seq = max(sub.after_seq, await _max_seq(session))
+        sub.after_seq = max(sub.after_seq, await log.last_seq(session))
     elif body.active is False and sub.active:
         _switch_off(sub, "deactivated by an administrator", now)
     sub.updated_at = now
@@ -248,6 +240,7 @@ def _switch_off(sub: WebhookSubscription, reason: str, now: datetime) -> None:
     sub.active = False
     sub.disabled_reason = reason
     sub.disabled_at = now
+    sub.updated_at = now
 
 
 async def deactivate(
@@ -259,7 +252,6 @@ async def deactivate(
     before = subscription_view(sub)
     if sub.active:
         _switch_off(sub, "deactivated by an administrator", now)
-        sub.updated_at = now
     _audit(session, sub, "webhook.deactivate", actor=actor, at=now, before=before)
     return sub
 
@@ -421,7 +413,7 @@ async def scan_start(session: AsyncSession) -> int | None:
         )
     ).scalar()
     start = max(int(last or 0), min(after_seqs))
-    return start if await _max_seq(session) > start else None
+    return start if await log.last_seq(session) > start else None
 
 
 async def enqueue(session: AsyncSession, *, now: datetime, batch: int) -> int:
@@ -538,19 +530,6 @@ async def due_subscriptions(session: AsyncSession, *, now: datetime) -> list[str
     return list(rows.scalars())
 
 
-async def claim(
-    session: AsyncSession,
-    subscription_id: str,
-    *,
-    now: datetime,
-    lease: timedelta,
-    limit: int,
-) -> ClaimResult:
-    """`claim_many` for one subscription."""
-    [result] = await claim_many(session, [(subscription_id, limit)], now=now, lease=lease)
-    return result
-
-
 async def claim_many(
     session: AsyncSession,
     requests: Sequence[tuple[str, int]],
@@ -649,22 +628,6 @@ class Attempted:
     started_at: datetime
 
 
-async def record(
-    session: AsyncSession,
-    claimed: Claimed,
-    outcome: Outcome,
-    *,
-    started_at: datetime,
-    now: datetime,
-    rng: random.Random,
-) -> str:
-    """`record_many` for one attempt."""
-    [became] = await record_many(
-        session, [Attempted(claimed, outcome, started_at)], now=now, rng=rng
-    )
-    return became
-
-
 async def record_many(
     session: AsyncSession,
     attempted: Sequence[Attempted],
@@ -743,7 +706,6 @@ async def _apply(
             # pending are held, and go out again if an administrator switches it back on.
             before = subscription_view(sub)
             _switch_off(sub, f"the receiver answered 410 Gone at {iso(now)}", now)
-            sub.updated_at = now
             log.audit(
                 session,
                 at=now,
@@ -797,7 +759,6 @@ __all__ = [
     "ClaimResult",
     "Claimed",
     "Target",
-    "claim",
     "claim_many",
     "create",
     "deactivate",
@@ -806,7 +767,6 @@ __all__ = [
     "due_subscriptions",
     "enqueue",
     "listing",
-    "record",
     "record_many",
     "redeliver",
     "scan_start",

@@ -12,9 +12,8 @@ from app.clock import ManualClock
 from app.config import Settings
 from app.db import Database
 from app.events import log
-from app.events.filters import visible
+from app.events.filters import Audience
 from app.events.hub import Hub, Subscriber
-from app.models import Event
 from app.runtime import Runtime
 
 PANZHOU = Principal(
@@ -108,13 +107,10 @@ def test_a_full_queue_stops_the_subscriber_instead_of_dropping_an_event() -> Non
     assert sub.queued == 0
 
 
-def event(codes: list[str], org_id: str | None = None) -> Event:
-    return Event(division_codes=codes, org_id=org_id)
-
-
 def test_an_organ_sees_events_of_its_divisions_and_events_naming_it() -> None:
-    assert visible(event(["520281"]), PANZHOU)
-    assert visible(event(["520111", "520281"]), PANZHOU)
-    assert not visible(event(["520111"]), PANZHOU)
-    assert visible(event(["520111"], "gov-520281"), PANZHOU)
-    assert not visible(event([], None), PANZHOU)
+    panzhou = Audience.of(PANZHOU)
+    assert panzhou.sees(["520281"], None)
+    assert panzhou.sees(["520111", "520281"], None)
+    assert not panzhou.sees(["520111"], None)
+    assert panzhou.sees(["520111"], "gov-520281")
+    assert not panzhou.sees([], None)

@@ -16,7 +16,7 @@ from app.clock import ManualClock
 from app.config import Settings
 from app.db import Database
 from app.main import create_app
-from app.models import Event, ObligationTimer
+from app.models import AuditEntry, Event, ObligationTimer
 from app.runtime import Runtime
 from app.scheduler import lease
 from app.scheduler.firing import fire_due, sweep
@@ -71,6 +71,19 @@ async def test_two_schedulers_firing_at_once_write_each_reminder_and_breach_once
     counts = _keys(await _fired_events(scenario.db))
     assert sum(counts.values()) == 8 * 2 * 4 + 16  # each breach also escalates
     assert set(counts.values()) == {1}
+    # Each breach is on the record, linked to its own `obligation.breached` event.
+    fired = await _fired_events(scenario.db)
+    breached = {e.seq: e.data["id"] for e in fired if e.type == "obligation.breached"}
+    async with scenario.db.read() as session:
+        entries = (
+            await session.execute(
+                select(AuditEntry.event_seq, AuditEntry.entity_id).where(
+                    AuditEntry.action == "obligation.breach"
+                )
+            )
+        ).all()
+    assert len(entries) == 16
+    assert all(breached.get(seq) == entity_id for seq, entity_id in entries)
     assert (await fire_due(scenario.db, scenario.clock)).fired == 0
 
 

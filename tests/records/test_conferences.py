@@ -14,6 +14,7 @@ from tests.records.helpers import (
     CONFERENCES,
     EMERGENCY,
     LIUPANSHUI_GOV,
+    NATURAL_RESOURCES,
     PANZHOU_GOV,
     PROVINCE_GOV,
     PROVINCE_IO,
@@ -352,3 +353,23 @@ async def test_a_conference_in_the_past_is_refused(api: Api) -> None:
         CONFERENCES, viewer, conference_body(EMERGENCY, "2026-12-04T02:00:00Z")
     )
     assert_problem(response, 403)
+
+
+async def test_the_listing_shows_each_conference_as_it_is_shown_alone(api: Api) -> None:
+    office = await api.token(EMERGENCY, "drafter")
+    bare = await _schedule(api, office, speakers=speakers(1))
+    prepared = await _schedule(api, office, scheduled_at="2026-12-05T02:00:00Z")
+    await prepare(api, office, prepared["id"])
+    other = await _schedule(
+        api, await api.token(NATURAL_RESOURCES, "drafter"), host=NATURAL_RESOURCES
+    )
+
+    listed = (await api.get(CONFERENCES, office, params={"org": EMERGENCY})).json()["items"]
+    assert [c["id"] for c in listed] == [bare["id"], prepared["id"]]
+    for item in listed:
+        alone = await api.get(f"{CONFERENCES}/{item['id']}", office)
+        assert item == alone.json()
+    assert len(listed[0]["speakers"]) == 1
+    assert len(listed[1]["materials"]) == 3
+    assert listed[1]["missing_materials"] == []
+    assert other["id"] not in {c["id"] for c in listed}

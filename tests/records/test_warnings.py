@@ -444,3 +444,32 @@ async def test_publishing_the_release_itself_publishes_the_warning(api: Api) -> 
             .all()
         )
     assert [e.data["id"] for e in events] == [warning["id"]]
+
+
+async def test_the_listing_shows_each_message_as_it_is_shown_alone(
+    api: Api, clock: ManualClock
+) -> None:
+    office = Office(api, NATURAL_RESOURCES)
+    drafter = await office.as_("drafter")
+    first = await _issue(api, office)
+    await _publish(api, office, first)
+    clock.advance(hours=1)
+    update = (
+        await api.post(
+            f"{WARNINGS}/{first['id']}/update", drafter, {"colour": "red", "reason": "升级"}
+        )
+    ).json()
+    await _publish(api, office, update)
+    clock.advance(hours=1)
+    pending = await _issue(api, office, event="山体滑坡")
+
+    listed = (await api.get(WARNINGS, drafter)).json()["items"]
+    assert [w["id"] for w in listed] == [pending["id"], update["id"], first["id"]]
+    for item in listed:
+        assert item == (await api.get(f"{WARNINGS}/{item['id']}", drafter)).json()
+    assert [w["status"] for w in listed] == ["draft", "published", "superseded"]
+
+    active = (await api.get(WARNINGS, drafter, params={"state": "active"})).json()["items"]
+    assert [w["id"] for w in active] == [update["id"], first["id"]]
+    newest = (await api.get(WARNINGS, drafter, params={"limit": 1})).json()["items"]
+    assert [w["id"] for w in newest] == [pending["id"]]
