@@ -238,6 +238,13 @@ async def test_the_service_fires_what_is_due_and_reports_its_health_on_readyz(
 
             await _until(breached)
 
+            async def settled() -> bool:
+                # The firing run commits, then records its report (a tick): let it end first.
+                fired = leader.last_fire is not None and leader.last_fire["breaches"] >= 1
+                return fired and not leader._fire_lock.locked()
+
+            await _until(settled)
+
             # A loop that stopped ticking makes the instance unready.
             assert leader.scheduler is not None
             leader.scheduler.pause()
