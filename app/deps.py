@@ -18,7 +18,9 @@ from app.workflows import incidents
 from app.workflows.tokens import PrincipalCache
 
 
-def runtime(request: Request) -> Runtime:
+async def runtime(request: Request) -> Runtime:
+    # async, though it awaits nothing: FastAPI runs a plain def dependency in its thread
+    # pool, a thread hop on every request for an attribute read.
     rt: Runtime = request.app.state.runtime
     return rt
 
