@@ -8,6 +8,7 @@ from typing import Annotated, Any
 from fastapi import APIRouter, Depends, Header, Query, Response
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import directory, pagination
 from app.auth import Principal
@@ -42,15 +43,18 @@ async def create_incident(
     response: Response,
     idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
 ) -> dict[str, Any]:
-    async def attempt() -> tuple[dict[str, Any], bool]:
-        async with rt.db.write() as session:
-            intake = await flow.create(
-                session, body, context(rt, actor), idempotency_key=idempotency_key
-            )
-            view = await incident_full(
-                session, intake.incident, rt.clock.now(), obligations=intake.obligations
-            )
+    ctx = context(rt, actor)
+    checked = flow.check(body, ctx)  # 422s before queueing for the write
+
+    async def store(session: AsyncSession) -> tuple[dict[str, Any], bool]:
+        intake = await flow.store(session, checked, ctx, idempotency_key=idempotency_key)
+        view = await incident_full(
+            session, intake.incident, rt.clock.now(), obligations=intake.obligations
+        )
         return view, intake.created
+
+    async def attempt() -> tuple[dict[str, Any], bool]:
+        return await rt.db.write_together(store)
 
     try:
         view, created = await attempt()

@@ -12,7 +12,7 @@ from typing import Any, NamedTuple
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import directory, idempotency
+from app import directory, group_commit, idempotency
 from app.auth import Principal
 from app.clock import Clock, iso
 from app.db import fetch
@@ -239,42 +239,82 @@ class Intake(NamedTuple):
     obligations: list[Obligation] | None
 
 
-async def create(
-    session: AsyncSession, body: IncidentCreate, ctx: Context, *, idempotency_key: str | None
-) -> Intake:
-    """Intake (PRODUCT step 1-4)."""
-    now = ctx.clock.now()
-    digest = idempotency.digest(body.model_dump(mode="json"))
-    scope = f"incidents:{ctx.actor.org_id}"
-    prior = await idempotency.prior(session, idempotency_key, scope, digest)
-    if prior is not None:
-        return Intake(await get_visible(session, prior, ctx.actor), False, None)
+@dataclass(frozen=True)
+class Checked:
+    """An intake body that passed every check and has its level: ready to be stored."""
 
+    body: IncidentCreate
+    digest: str
+    codes: list[str]
+    subtype: str
+    figures: dict[str, int]
+    classification: rules_classification.Classification
+
+
+def check(body: IncidentCreate, ctx: Context) -> Checked:
+    """Validate and classify an intake without touching the database (RULES §1)."""
+    now = ctx.clock.now()
     codes = _check_divisions(body.division_codes, ctx.actor)
     subtype = _check_subtype(body.category, body.subtype)
     figures = _check_figures(body.figures)
-    occurred = body.occurred_at
     reported = body.reported_at or now
-    _check_times(occurred, reported, now, ctx.future_tolerance)
+    _check_times(body.occurred_at, reported, now, ctx.future_tolerance)
     result = _classify(
         body.category, subtype, figures, body.asserted_level, body.asserted_basis, body.criteria
     )
+    digest = idempotency.digest(body.model_dump(mode="json"))
+    return Checked(body, digest, codes, subtype, figures, result)
+
+
+async def create(
+    session: AsyncSession, body: IncidentCreate, ctx: Context, *, idempotency_key: str | None
+) -> Intake:
+    """Intake (PRODUCT step 1-4), flushed."""
+    intake = await store(session, check(body, ctx), ctx, idempotency_key=idempotency_key)
+    await session.flush()
+    return intake
+
+
+async def store(
+    session: AsyncSession, checked: Checked, ctx: Context, *, idempotency_key: str | None
+) -> Intake:
+    """Add a checked intake to the session, or find the one its Idempotency-Key made.
+
+    Nothing is flushed: many intakes can go to the database in one flush (group commit).
+    """
+    now = ctx.clock.now()
+    scope = f"incidents:{ctx.actor.org_id}"
+    # In a shared batch a reused key fails the batch at commit (the key's primary key), and
+    # alone the lookup finds it: no query per intake for the common case of a new key.
+    together = group_commit.shared(session)
+    prior = (
+        None
+        if together
+        else await idempotency.prior(session, idempotency_key, scope, checked.digest)
+    )
+    if prior is not None:
+        return Intake(await get_visible(session, prior, ctx.actor), False, None)
+
+    body, codes, result = checked.body, checked.codes, checked.classification
+    # Without a reported_at the report is as of now: the moment of storing, which every
+    # clock of this intake (reminders, known-at marks, events) shares.
+    reported = body.reported_at or now
     tree = directory.tree()
     incident = Incident(
         id=new_id("inc"),
         category=body.category.value,
-        subtype=subtype,
+        subtype=checked.subtype,
         title=body.title,
         description=body.description,
         place=body.place,
         location=body.location.model_dump() if body.location else None,
         status="active",
-        occurred_at=occurred,
+        occurred_at=body.occurred_at,
         reported_at=reported,
         created_at=now,
         division_codes=codes,
         prefecture_code=tree.prefecture_of(codes[0]),
-        figures=figures,
+        figures=checked.figures,
         criteria=list(body.criteria),
         asserted_level=body.asserted_level.value if body.asserted_level else None,
         asserted_basis=body.asserted_basis,
@@ -286,17 +326,17 @@ async def create(
         responsible_kind="",
         co_signer_ids=[],
         reporter_org_id=ctx.actor.org_id,
-        # Set here rather than left to column defaults: the event below is built before
-        # the one flush that would apply them.
+        # Set here rather than left to column defaults: the event and the answer are built
+        # before the flush that would apply them.
         on_site_command_active=False,
         escalated=False,
+        version=1,
     )
     _mark_known(incident, result.level, reported)
     session.add(incident)
     for code in codes:
         session.add(IncidentDivision(incident_id=incident.id, division_code=code))
     await route(session, incident, at=now, cause="intake")
-    # No flush here: the whole intake goes in the one flush below.
     facts = summary(incident)
     await log.record(
         session,
@@ -315,9 +355,7 @@ async def create(
     )
     # A new incident has no obligations or publications yet: nothing to read back.
     opened = await obligations.reconcile_incident(session, incident, at=now, new=True)
-    idempotency.remember(session, idempotency_key, scope, digest, incident.id, now)
-    # One flush for the whole intake: every row above goes in a handful of statements.
-    await session.flush()
+    idempotency.remember(session, idempotency_key, scope, checked.digest, incident.id, now)
     return Intake(incident, True, opened)
 
 
