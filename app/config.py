@@ -36,6 +36,9 @@ class Settings(BaseSettings):
 
     ws_ping_seconds: float = 20.0
     ws_queue_limit: int = 1000
+    # After a commit the hub waits this long before reading the log, so that a burst of
+    # commits goes out to each client as one wake-up (and one message on fabu.live.batch).
+    ws_coalesce_seconds: float = 0.02
 
     # How long a looked-up token is trusted without asking the database again. A revocation
     # through this process takes effect at once; one through another instance within this.

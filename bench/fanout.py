@@ -235,9 +235,12 @@ def serve_bare(port: int) -> None:
 class Client(asyncio.Protocol):
     """A minimal RFC 6455 client: handshake, then unmasked server frames; answers pings."""
 
-    def __init__(self, path: str, host: str, samples: array[float]) -> None:
+    def __init__(
+        self, path: str, host: str, samples: array[float], protocol: str | None = None
+    ) -> None:
         self.path = path
         self.host = host
+        self.protocol = protocol
         self.samples = samples
         self.buffer = bytearray()
         self.upgraded = asyncio.get_running_loop().create_future()
@@ -254,11 +257,12 @@ class Client(asyncio.Protocol):
         transport = cast(asyncio.Transport, transport)
         self.transport = transport
         key = base64.b64encode(os.urandom(16)).decode()
+        offer = f"Sec-WebSocket-Protocol: {self.protocol}\r\n" if self.protocol else ""
         transport.write(
             (
                 f"GET {self.path} HTTP/1.1\r\nHost: {self.host}\r\nUpgrade: websocket\r\n"
                 f"Connection: Upgrade\r\nSec-WebSocket-Key: {key}\r\n"
-                "Sec-WebSocket-Version: 13\r\n\r\n"
+                f"Sec-WebSocket-Version: 13\r\n{offer}\r\n"
             ).encode()
         )
 
@@ -303,17 +307,23 @@ class Client(asyncio.Protocol):
                 self.closed_code = int.from_bytes(payload[:2], "big") if payload else 1005
 
     def _message(self, payload: bytes, now: float) -> None:
+        if payload[:1] == b"[":  # fabu.live.batch: the events that were ready together
+            for event in json.loads(payload):
+                self._event(event["seq"], event["data"]["t0"], now)
+            return
         at = payload.find(b'"t0":')
         if at < 0:
             return  # a ping message of the live protocol
         end = at + 5
         while payload[end] not in b",}":
             end += 1
-        t0 = float(payload[at + 5 : end])
+        # Every single-event message starts {"seq":N,
+        self._event(int(payload[7 : payload.index(b",")]), float(payload[at + 5 : end]), now)
+
+    def _event(self, seq: int, t0: float, now: float) -> None:
         self.samples.append(now - t0)
         if t0 > self.last_t0:
             self.last_t0 = t0
-        seq = int(payload[7 : payload.index(b",")])  # every message starts {"seq":N,
         if seq <= self.last_seq:
             self.out_of_order += 1
         elif seq > self.last_seq + 1:
@@ -326,7 +336,9 @@ class Client(asyncio.Protocol):
             self.upgraded.set_exception(ConnectionError("closed during the handshake"))
 
 
-async def connect_all(port: int, paths: list[str], samples: array[float]) -> list[Client]:
+async def connect_all(
+    port: int, paths: list[str], samples: array[float], protocol: str | None
+) -> list[Client]:
     loop = asyncio.get_running_loop()
     gate = asyncio.Semaphore(50)
 
@@ -334,7 +346,7 @@ async def connect_all(port: int, paths: list[str], samples: array[float]) -> lis
         async with gate:
             host = f"127.0.0.1:{port}"
             _, client = await loop.create_connection(
-                lambda: Client(path, host, samples), "127.0.0.1", port
+                lambda: Client(path, host, samples, protocol), "127.0.0.1", port
             )
             await asyncio.wait_for(client.upgraded, 30)
             return client
@@ -368,10 +380,11 @@ async def run_phase(
     rate: float,
     seconds: float,
     server_pid: int,
+    protocol: str | None,
 ) -> dict[str, Any]:
     samples: array[float] = array("d")
     t = time.monotonic()
-    clients = await connect_all(port, paths, samples)
+    clients = await connect_all(port, paths, samples, protocol)
     connect_s = time.monotonic() - t
     await asyncio.sleep(0.5)  # let the servers settle after the connection storm
     cpu_server, cpu_clients, wall = cpu_seconds(server_pid), cpu_seconds(), time.monotonic()
@@ -506,7 +519,7 @@ def report(r: dict[str, Any]) -> None:
     )
 
 
-async def orchestrate(clients: int, rate: float, seconds: float) -> None:
+async def orchestrate(clients: int, rate: float, seconds: float, per_event: bool) -> None:
     import httpx
 
     load = os.getloadavg()[0]
@@ -523,13 +536,15 @@ async def orchestrate(clients: int, rate: float, seconds: float) -> None:
             )
             r.raise_for_status()
 
-    async def phase(name: str, serve: list[str], paths: list[str], start: Any) -> dict[str, Any]:
+    async def phase(
+        name: str, serve: list[str], paths: list[str], start: Any, protocol: str | None = None
+    ) -> dict[str, Any]:
         port = free_port()
         proc, log = spawn(["--port", str(port), *serve], tmp, serve[1])
         try:
             wait_port(port, proc, log)
             result = await run_phase(
-                name, port, paths, lambda: start(port), rate, seconds, proc.pid
+                name, port, paths, lambda: start(port), rate, seconds, proc.pid, protocol
             )
         finally:
             stop(proc)
@@ -548,11 +563,20 @@ async def orchestrate(clients: int, rate: float, seconds: float) -> None:
         db_url = f"sqlite+aiosqlite:///{tmp / 'fabu.db'}"
         paths = await prepare_database(db_url, clients)
         fabu = await phase(
-            "Fabu WS /live (app, SQLite)",
+            "Fabu WS /live, fabu.live.batch",
             ["--serve", "app", "--db", db_url],
             paths,
             lambda port: post_start(port, "/bench/start"),
+            "fabu.live.batch",
         )
+        if per_event:
+            await phase(
+                "Fabu WS /live, fabu.live",
+                ["--serve", "app", "--db", db_url],
+                paths,
+                lambda port: post_start(port, "/bench/start"),
+                "fabu.live",
+            )
         await phase(
             "uvicorn raw ASGI, task per client",
             ["--serve", "asgi"],
@@ -577,6 +601,11 @@ def main() -> None:
     parser.add_argument("--clients", type=int, default=1000)
     parser.add_argument("--rate", type=float, default=100.0)
     parser.add_argument("--seconds", type=float, default=20.0)
+    parser.add_argument(
+        "--per-event",
+        action="store_true",
+        help="also run Fabu with one event per message (subprotocol fabu.live)",
+    )
     parser.add_argument("--serve", choices=["app", "asgi", "bare"], help=argparse.SUPPRESS)
     parser.add_argument("--port", type=int, help=argparse.SUPPRESS)
     parser.add_argument("--db", help=argparse.SUPPRESS)
@@ -589,7 +618,7 @@ def main() -> None:
     elif args.serve == "bare":
         serve_bare(args.port)
     else:
-        run(orchestrate(args.clients, args.rate, args.seconds))
+        run(orchestrate(args.clients, args.rate, args.seconds, args.per_event))
 
 
 if __name__ == "__main__":

@@ -143,9 +143,12 @@ def libpq_url(url: str) -> str:
 class Hub:
     name = "hub"
 
-    def __init__(self, rt: Runtime, *, poll_seconds: float = POLL_SECONDS) -> None:
+    def __init__(
+        self, rt: Runtime, *, poll_seconds: float = POLL_SECONDS, coalesce_seconds: float = 0.0
+    ) -> None:
         self.rt = rt
         self.poll_seconds = poll_seconds
+        self.coalesce_seconds = coalesce_seconds
         self.last_seq = 0
         self.listening = False
         self._groups: dict[Audience, set[Subscriber]] = {}
@@ -237,8 +240,9 @@ class Hub:
         if not group:
             del self._groups[sub.audience]
 
-    async def replay(self, sub: Subscriber, after: int) -> AsyncIterator[str]:
-        """The visible events after `after` from the database, then hand over to the queue.
+    async def replay(self, sub: Subscriber, after: int) -> AsyncIterator[list[str]]:
+        """The visible events after `after` from the database, a page at a time, then hand
+        over to the queue.
 
         The hand-over is the seam: once a page comes back short and the replay has read at
         least as far as the hub has fanned out, the subscriber goes live at that seq in the
@@ -256,8 +260,8 @@ class Hub:
             caught_up = len(rows) < BATCH and cursor >= self.last_seq
             if caught_up:
                 sub.go_live(cursor)
-            for text in texts:
-                yield text
+            if texts:
+                yield texts  # one page of the log, in order
             if caught_up:
                 return
 
@@ -267,6 +271,10 @@ class Hub:
         while True:
             with contextlib.suppress(TimeoutError):
                 await asyncio.wait_for(self._wake.wait(), self.poll_seconds)
+            if self.coalesce_seconds > 0:
+                # A thousand clients cost a thousand wake-ups and sends per read: one read
+                # per burst of commits rather than one per commit (settings.ws_coalesce_seconds).
+                await asyncio.sleep(self.coalesce_seconds)
             # Cleared before reading: a commit landing during the read pokes again.
             self._wake.clear()
             try:
@@ -369,4 +377,4 @@ class Hub:
 
 
 def factory(rt: Runtime) -> Service | None:
-    return Hub(rt, poll_seconds=POLL_SECONDS)
+    return Hub(rt, poll_seconds=POLL_SECONDS, coalesce_seconds=rt.settings.ws_coalesce_seconds)

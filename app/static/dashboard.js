@@ -623,7 +623,8 @@
     const url = `${scheme}://${location.host}/api/v1/live?after=${state.lastSeq}`;
     let ws;
     try {
-      ws = new WebSocket(url, ["fabu.live", `fabu.token.${state.token}`]);
+      // fabu.live.batch: each message is an array of the events that were ready together.
+      ws = new WebSocket(url, ["fabu.live.batch", `fabu.token.${state.token}`]);
     } catch (_) {
       return scheduleRetry();
     }
@@ -636,19 +637,26 @@
     };
     ws.onmessage = (msg) => {
       state.wsAlive = Date.now();
-      let evt;
-      try { evt = JSON.parse(msg.data); } catch (_) { return; }
-      if (evt.type === "ping") {
-        if (typeof evt.interval === "number") state.pingInterval = evt.interval;
-        if (typeof evt.last_seq === "number") saveSeq(evt.last_seq);
-        return;
+      let parsed;
+      try { parsed = JSON.parse(msg.data); } catch (_) { return; }
+      if (!Array.isArray(parsed)) {
+        if (parsed.type === "ping") {
+          if (typeof parsed.interval === "number") state.pingInterval = parsed.interval;
+          if (typeof parsed.last_seq === "number") saveSeq(parsed.last_seq);
+          return;
+        }
+        parsed = [parsed];
       }
-      if (typeof evt.seq !== "number" || evt.seq <= state.lastSeq) return; // already seen
-      saveSeq(evt.seq);
-      pushFeed(evt);
-      if (evt.incident_id && /^(incident|obligation|escalation)\./.test(evt.type)) {
-        refreshIncident(evt.incident_id);
+      const touched = new Set();
+      for (const evt of parsed) {
+        if (typeof evt.seq !== "number" || evt.seq <= state.lastSeq) continue; // already seen
+        saveSeq(evt.seq);
+        pushFeed(evt);
+        if (evt.incident_id && /^(incident|obligation|escalation)\./.test(evt.type)) {
+          touched.add(evt.incident_id);
+        }
       }
+      touched.forEach(refreshIncident); // once per incident, however many of its events came
     };
     ws.onclose = (ev) => {
       if (state.ws !== ws) return;

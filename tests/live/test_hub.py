@@ -42,7 +42,7 @@ async def idle_hub(settings: Settings, db: Database, clock: ManualClock) -> Hub:
 
 
 async def stream(hub: Hub, sub: Subscriber, after: int) -> list[int]:
-    replayed = [json.loads(text)["seq"] async for text in hub.replay(sub, after)]
+    replayed = [json.loads(text)["seq"] async for page in hub.replay(sub, after) for text in page]
     return replayed
 
 

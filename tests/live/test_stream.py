@@ -220,6 +220,32 @@ async def test_the_token_may_come_as_a_header_or_a_subprotocol_and_pings_carry_s
         assert (await recv_json(ws))["type"] == "ping"
 
 
+async def test_on_the_batch_subprotocol_events_committed_together_come_in_one_message(
+    start_server: StartServer, db: Database, clock: ManualClock
+) -> None:
+    server = await start_server()
+    watcher, _ = await mint(db, clock, "io-520000", "viewer")
+    reporter, _ = await mint(db, clock, "520000", "reporter")
+    protocols = ["fabu.live.batch", "fabu.live", f"fabu.token.{watcher}"]
+    async with httpx.AsyncClient(base_url=server.base_url) as http:
+        await report(http, reporter, clock, "520302", "红花岗区隧道坍塌")
+        async with websockets.connect(server.ws_url(after=0), subprotocols=protocols) as ws:  # type: ignore[arg-type]
+            assert ws.subprotocol == "fabu.live.batch"
+            # The replay: the whole log so far in one message.
+            replayed = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            # A level II intake commits its report and two Art. 23 obligations together.
+            await report(http, reporter, clock, "520281", "盘州市某煤矿透水", deaths=10)
+            live = json.loads(await asyncio.wait_for(ws.recv(), 10))
+            expected = await visible_events(http, watcher)
+    assert isinstance(replayed, list) and isinstance(live, list)
+    assert [e["type"] for e in live] == [
+        "incident.reported",
+        "obligation.created",
+        "obligation.created",
+    ]
+    assert replayed + live == expected  # every event once, in order, as GET /events shows it
+
+
 async def burst(db: Database, clock: ManualClock, count: int, code: str = "520281") -> int:
     """`count` events of about 1 KB committed in one transaction; returns the last seq."""
     async with db.write() as session:
