@@ -1,10 +1,13 @@
 """bench/fanout: commit-to-receipt latency of WS /live with 1,000 dashboards connected.
 
-    .venv/bin/python -m bench.fanout [--clients 1000] [--rate 100] [--seconds 20]
+    .venv/bin/python -m bench.fanout [--clients 1000] [--rate 100] [--seconds 20] [--per-event]
 
 1. Fabu: the app on uvicorn in its own process, on a fresh SQLite file (the embedded
    default), with the hub as in production. 1,000 WebSocket clients connect to
-   /api/v1/live (four organs' tokens, so four audiences to filter for). A writer inside the
+   /api/v1/live (four organs' tokens, so four audiences to filter for) offering the
+   subprotocol `fabu.live.batch`, as the dashboard does: each message is an array of the
+   events that were ready together, and latency is counted per event. With `--per-event`
+   a second Fabu phase uses `fabu.live` (one event per message). A writer inside the
    server process then commits events through the ordinary unit of work
    (Database.write() + log.append, which pokes the hub on commit) at the given rate; each
    event carries `t0`, the wall-clock time taken just before its commit, so the latency
@@ -569,11 +572,12 @@ async def orchestrate(clients: int, rate: float, seconds: float, per_event: bool
             lambda port: post_start(port, "/bench/start"),
             "fabu.live.batch",
         )
-        if per_event:
+        if per_event:  # on a fresh log, since its clients replay from seq 0
+            db_url = f"sqlite+aiosqlite:///{tmp / 'fabu-per-event.db'}"
             await phase(
                 "Fabu WS /live, fabu.live",
                 ["--serve", "app", "--db", db_url],
-                paths,
+                await prepare_database(db_url, clients),
                 lambda port: post_start(port, "/bench/start"),
                 "fabu.live",
             )
