@@ -65,6 +65,7 @@ class GroupCommit:
         return await future
 
     async def _drain(self) -> None:
+        batch: list[_Pending[Any]] = []
         try:
             while self._queue:
                 # Let every request that is ready reach the queue before the batch is cut.
@@ -77,8 +78,12 @@ class GroupCommit:
                 for pending in batch:
                     await self._alone(pending)
         except BaseException as exc:  # cancelled at shutdown: nobody may wait forever
-            for pending in self._queue:
-                if not pending.future.done():
+            for pending in [*batch, *self._queue]:
+                if pending.future.done():
+                    continue
+                if isinstance(exc, asyncio.CancelledError):
+                    pending.future.cancel()
+                else:
                     pending.future.set_exception(exc)
             self._queue.clear()
             raise

@@ -150,6 +150,13 @@ def one_month_after(start: datetime) -> DayCount:
     return DayCount(at=end_of_day(date(year, month, min(d.day, last))), estimated=False)
 
 
+def start_of_quarter(at: datetime) -> datetime:
+    """00:00 Asia/Shanghai on the first day of the local quarter containing `at`, in UTC."""
+    d = local_date(at)
+    first_month = (d.month - 1) // 3 * 3 + 1
+    return end_of_day(date(d.year, first_month, 1) - _ONE_DAY)
+
+
 def end_of_quarter(at: datetime) -> datetime:
     """End of the last day of the local quarter containing `at` (31 Mar, 30 Jun, 30 Sep, 31 Dec)."""
     d = local_date(at)

@@ -26,9 +26,10 @@ from app.db import dialect_name
 from app.events import log
 from app.ids import new_id
 from app.models import Event, Incident, Obligation, ObligationTimer, Org
+from app.models.conferences import PressConference
 from app.models.obligations import AccountabilityRecord
 from app.rules import obligations as rules
-from app.rules.calendar import local_date
+from app.rules.calendar import local_date, start_of_quarter
 from app.rules.levels import Category, Level
 from app.rules.routing import information_office_above
 
@@ -494,22 +495,38 @@ async def open_routine_conferences(session: AsyncSession, at: datetime) -> list[
             )
         ).scalars()
     )
+    # A conference held this quarter before its obligation was opened (the scheduler was
+    # down on the first day, or the department was just put under the system) still counts.
+    held: dict[str, tuple[str, datetime]] = {}
+    rows = await session.execute(
+        select(PressConference.host_org_id, PressConference.id, PressConference.held_at)
+        .where(
+            PressConference.held_at >= start_of_quarter(at),
+            PressConference.held_at <= at,
+        )
+        .order_by(PressConference.held_at)
+    )
+    for host, conference_id, held_at in rows:
+        if held_at is not None:  # the filter above already says so; for the type
+            held.setdefault(host, (conference_id, held_at))
     spec = rules.routine_conference_due(at)
     opened = []
     for org in departments:
         if org.id in have:
             continue
-        opened.append(
-            await open_obligation(
-                session,
-                spec,
-                org_id=org.id,
-                division_codes=[org.division_code],
-                at=at,
-                subject_type=ROUTINE_SUBJECT,
-                subject_id=label,
-            )
+        obligation = await open_obligation(
+            session,
+            spec,
+            org_id=org.id,
+            division_codes=[org.division_code],
+            at=at,
+            subject_type=ROUTINE_SUBJECT,
+            subject_id=label,
         )
+        if org.id in held:
+            conference_id, held_at = held[org.id]
+            await meet(session, obligation, at=held_at, by=conference_id)
+        opened.append(obligation)
     return opened
 
 

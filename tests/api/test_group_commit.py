@@ -132,3 +132,23 @@ async def test_a_burst_of_intakes_is_stored_in_full(api: Api) -> None:
     async with api.db.read() as session:
         total = (await session.execute(select(func.count()).select_from(IdempotencyKey))).scalar()
     assert total == after["idempotency_keys"]
+
+
+async def test_callers_are_not_left_waiting_when_the_batch_is_cut_short(db: Database) -> None:
+    started = asyncio.Event()
+
+    async def stuck(session: AsyncSession) -> str:
+        started.set()
+        await asyncio.Event().wait()  # never set: the shutdown comes first
+        return "never"
+
+    caller = asyncio.ensure_future(db.write_together(stuck))
+    other = asyncio.ensure_future(db.write_together(remember("queued")))
+    await asyncio.wait_for(started.wait(), 5)
+    drainer = db.group_commit._drainer
+    assert drainer is not None
+    drainer.cancel()  # what stopping the loop at shutdown does
+    for waiting in (caller, other):
+        with pytest.raises(asyncio.CancelledError):
+            await asyncio.wait_for(waiting, 5)
+    assert await keys(db) == []

@@ -9,6 +9,7 @@ from datetime import UTC, datetime
 import pytest
 
 from app.db import Database
+from app.models.conferences import PressConference
 from app.workflows import obligations as flow
 from tests.obligations.conftest import (
     LIUPANSHUI,
@@ -230,6 +231,40 @@ async def test_each_routine_department_owes_a_conference_every_quarter(
         by="pc-10",
     )
     assert [o.subject_id for o in january] == ["2027Q1"]
+
+
+async def test_a_conference_held_before_the_quarter_was_opened_still_meets_it(
+    scenario: Scenario,
+) -> None:
+    async def held(session, conference_id: str, host: str, at: datetime) -> None:  # type: ignore[no-untyped-def]
+        session.add(
+            PressConference(
+                id=conference_id,
+                host_org_id=host,
+                division_code="520000",
+                title="例行新闻发布会",
+                venue="省政府新闻发布厅",
+                scheduled_at=at,
+                status="held",
+                held_at=at,
+                created_at=at,
+                created_by_org=host,
+            )
+        )
+
+    # 30 Sep 23:00 in Shanghai is still the third quarter; 1 Oct 09:00 is the fourth.
+    await _write(scenario.db, held, "pc-q3", "dept-natural_resources", utc("2026-09-30T15:00:00Z"))
+    await _write(scenario.db, held, "pc-q4", "dept-health_commission", utc("2026-10-01T01:00:00Z"))
+    # The scheduler was down on the first day of the quarter: it opens the obligations late.
+    opened = await _write(scenario.db, flow.open_routine_conferences, utc("2026-10-02T02:00:00Z"))
+    by_org = {o.org_id: o for o in opened}
+    assert set(by_org) == DEPARTMENTS
+    commission = by_org["dept-health_commission"]
+    assert (commission.status, commission.met_by) == ("met", "pc-q4")
+    assert commission.met_at == utc("2026-10-01T01:00:00Z")
+    assert by_org["dept-natural_resources"].status == "pending"  # its conference was in Q3
+    report = await scenario.at(utc("2026-12-31T16:00:00Z"))
+    assert report.breaches == 3
 
 
 async def test_a_year_the_official_calendar_lacks_is_counted_monday_to_friday_and_flagged(
