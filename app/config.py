@@ -31,6 +31,9 @@ class Settings(BaseSettings):
     scheduler_late_after_seconds: float = 1.0
 
     delivery_enabled: bool = True
+    # Delivered webhook deliveries and their attempt log are deleted this many days after
+    # delivery (0: kept for good). Pending and dead-lettered ones are always kept.
+    delivery_retention_days: int = 90
     # Webhook URLs on private, loopback and link-local addresses are refused unless allowed.
     allow_private_webhooks: bool = False
 

@@ -81,7 +81,13 @@ Index(
     WebhookDelivery.status,
     WebhookDelivery.next_attempt_at,
 )
-# A subscription's due deliveries (claims); delivered ones pile up beside them for good.
+# Delivered ones past the retention period, for pruning (app.publishing.worker).
+Index(
+    "ix_webhook_deliveries_delivered",
+    WebhookDelivery.status,
+    WebhookDelivery.delivered_at,
+)
+# A subscription's due deliveries (claims); delivered ones sit beside them until pruned.
 Index(
     "ix_webhook_deliveries_subscription_due",
     WebhookDelivery.subscription_id,

@@ -49,6 +49,10 @@ LANE_SIZE: Final = 8
 SCAN_BATCH: Final = 500
 # Other instances write events too (PostgreSQL); retries fall due: look this often.
 POLL_SECONDS: Final = 1.0
+# How often the worker prunes delivered deliveries past retention, and how many per
+# transaction (short, so intake never waits long behind it for SQLite's write lock).
+PRUNE_EVERY_SECONDS: Final = 3600.0
+PRUNE_BATCH: Final = 1000
 # On shutdown, in-flight sends get this long to finish and be recorded.
 STOP_GRACE_SECONDS: Final = 2.0
 
@@ -134,6 +138,12 @@ class DeliveryWorker:
         self.scan_batch = scan_batch
         self.poll_seconds = poll_seconds
         self.coalesce_seconds = COALESCE_SECONDS
+        self.retention = (
+            timedelta(days=rt.settings.delivery_retention_days)
+            if rt.settings.delivery_retention_days > 0
+            else None
+        )
+        self._pruned_at: float | None = None  # monotonic time of the last prune
         self._lanes: dict[str, asyncio.Task[int]] = {}
         self._nudges: dict[str, asyncio.Event] = {}
         self._claims: Batcher[tuple[str, int], flow.ClaimResult] = Batcher("claims", self._claim)
@@ -206,6 +216,11 @@ class DeliveryWorker:
             try:
                 await self.scan()
                 await self._dispatch()
+                if self._pruned_at is None or (
+                    time.monotonic() - self._pruned_at >= PRUNE_EVERY_SECONDS
+                ):
+                    self._pruned_at = time.monotonic()
+                    await self.prune()
                 self.last_tick = time.monotonic()
                 self.last_error = None
             except Exception as exc:  # keep running; the database may be back next tick
@@ -233,6 +248,22 @@ class DeliveryWorker:
                 read = await flow.enqueue(session, now=self.rt.clock.now(), batch=self.scan_batch)
             total += read
             if read < self.scan_batch:
+                return total
+
+    async def prune(self) -> int:
+        """Delete what was delivered more than the retention period ago (with its attempt
+        log), a batch per transaction. Returns how many deliveries went."""
+        if self.retention is None:
+            return 0
+        before = self.rt.clock.now() - self.retention
+        total = 0
+        while True:
+            async with self.rt.db.write() as session:
+                pruned = await flow.prune_delivered(session, before=before, limit=PRUNE_BATCH)
+            total += pruned
+            if pruned < PRUNE_BATCH:
+                if total:
+                    log.info("pruned %d deliveries delivered before %s", total, before)
                 return total
 
     async def deliver_due(self) -> int:

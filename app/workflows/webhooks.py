@@ -16,7 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import func, insert, select, update
+from sqlalchemy import delete, func, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import directory, idempotency, metrics
@@ -514,6 +514,29 @@ class Claimed:
 
 
 ClaimResult = tuple[Target | None, list[Claimed]]
+
+
+async def prune_delivered(session: AsyncSession, *, before: datetime, limit: int) -> int:
+    """Delete up to `limit` deliveries delivered before `before`, with their attempt log.
+    Returns how many went. Pending and dead-lettered deliveries are never pruned: a dead one
+    waits for someone to look at it and redeliver it."""
+    ids = list(
+        (
+            await session.execute(
+                select(WebhookDelivery.id)
+                .where(
+                    WebhookDelivery.status == "delivered",
+                    WebhookDelivery.delivered_at < before,
+                )
+                .order_by(WebhookDelivery.delivered_at)
+                .limit(limit)
+            )
+        ).scalars()
+    )
+    if ids:
+        await session.execute(delete(DeliveryAttempt).where(DeliveryAttempt.delivery_id.in_(ids)))
+        await session.execute(delete(WebhookDelivery).where(WebhookDelivery.id.in_(ids)))
+    return len(ids)
 
 
 async def due_subscriptions(session: AsyncSession, *, now: datetime) -> list[str]:

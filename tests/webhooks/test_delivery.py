@@ -409,3 +409,38 @@ async def test_a_name_that_now_points_inside_is_refused_before_sending(
     assert d.last_error == (
         "refused: host 'publisher.example.cn' resolves to a non-public address 127.0.0.1"
     )
+
+
+async def test_delivered_deliveries_are_pruned_after_the_retention_period_dead_ones_kept(
+    api: Api,
+    admin: dict[str, str],
+    reporter: dict[str, str],
+    receiver: Receiver,
+    worker: DeliveryWorker,
+    db: Database,
+    clock: ManualClock,
+) -> None:
+    ok = await subscribe(api, admin, receiver, "/ok")
+    down = await subscribe(api, admin, receiver, "/down")
+    receiver.answer = lambda p: (204, {}, b"") if p == "/ok" else (410, {}, b"gone")
+    await report(api, reporter, title="九十天前的事故")
+    assert await worker.run_once() == 2
+    [old] = await deliveries(db, ok["id"])
+    [dead] = await deliveries(db, down["id"])
+    assert (old.status, dead.status) == ("delivered", "dead")
+
+    clock.advance(timedelta(days=60))
+    await report(api, reporter, title="三十天前的事故")
+    assert await worker.run_once() == 1  # /down was disabled by its 410
+    recent = (await deliveries(db, ok["id"]))[-1]
+
+    clock.advance(timedelta(days=30, seconds=1))  # the first is 90 days old, plus a second
+    assert await worker.prune() == 1
+    assert [d.id for d in await deliveries(db, ok["id"])] == [recent.id]
+    assert await attempts(db, old.id) == []  # its attempt log went with it
+    assert len(await attempts(db, recent.id)) == 1
+    # Dead letters wait for a person, however old.
+    assert [d.id for d in await deliveries(db, down["id"])] == [dead.id]
+    r = await api.get(f"/api/v1/webhooks/{ok['id']}/deliveries", admin)
+    assert [d["id"] for d in r.json()["items"]] == [recent.id]
+    assert await worker.prune() == 0  # nothing more is old enough
