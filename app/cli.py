@@ -1,4 +1,5 @@
-"""The `fabu` command: serve, db upgrade/downgrade, seed, token create, quickstart."""
+"""The `fabu` command: serve, db upgrade/downgrade, seed, token create, secret-key,
+quickstart."""
 
 from __future__ import annotations
 
@@ -107,6 +108,9 @@ def main(argv: list[str] | None = None) -> int:
     )
     p_token.add_argument("--roles", required=True, help="comma-separated roles")
     p_token.add_argument("--name", default="created with the CLI")
+    sub.add_parser(
+        "secret-key", help="print a new key for FABU_SECRET_KEYS (webhook secrets at rest)"
+    )
     p_quick = sub.add_parser(
         "quickstart", help="migrate, seed, print a demo admin token once, serve"
     )
@@ -132,6 +136,10 @@ def main(argv: list[str] | None = None) -> int:
         roles = [r.strip() for r in args.roles.split(",") if r.strip()]
         secret = asyncio.run(_token_create(url, args.org, roles, args.name))
         print(secret)
+    elif args.command == "secret-key":
+        from app.secretbox import generate_key
+
+        print(generate_key())
     elif args.command == "quickstart":
         db_upgrade(url)
         asyncio.run(_seed(url))

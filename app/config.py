@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from functools import lru_cache
 
+from pydantic import SecretStr
 from pydantic_settings import BaseSettings, SettingsConfigDict
 
 
@@ -31,6 +32,9 @@ class Settings(BaseSettings):
     scheduler_late_after_seconds: float = 1.0
 
     delivery_enabled: bool = True
+    # Fernet keys (comma-separated, the first seals) for webhook secrets at rest; see
+    # app.secretbox. `fabu secret-key` prints a new one.
+    secret_keys: SecretStr | None = None
     # Delivered webhook deliveries and their attempt log are deleted this many days after
     # delivery (0: kept for good). Pending and dead-lettered ones are always kept.
     delivery_retention_days: int = 90

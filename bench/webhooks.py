@@ -54,6 +54,7 @@ from app.models.webhooks import WebhookDelivery
 from app.publishing.worker import DeliveryWorker
 from app.runtime import Runtime
 from app.schemas.webhooks import WebhookCreate
+from app.secretbox import box_for
 from app.workflows import webhooks as webhooks_wf
 from bench._util import (
     ROOT,
@@ -186,7 +187,14 @@ async def subscribe(
                         "event_types": list(event_types),
                     }
                 )
-                await webhooks_wf.create(session, body, url=hook, actor=actor, clock=SystemClock())
+                await webhooks_wf.create(
+                    session,
+                    body,
+                    url=hook,
+                    actor=actor,
+                    clock=SystemClock(),
+                    box=box_for(Settings()),
+                )
         now = datetime.now(UTC)
         async with db.write() as session:
             for n in range(releases):

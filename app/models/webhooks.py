@@ -35,9 +35,10 @@ class WebhookSubscription(Base):
     event_types: Mapped[list[str]] = mapped_column(JSON)
     # Scope: events in this organ's jurisdiction (app.directory.jurisdiction_of).
     org_id: Mapped[str] = mapped_column(ForeignKey("orgs.id"), index=True)
-    # "whsec_" + base64 of 32 random bytes. Stored as is (not hashed): every request is
-    # signed with it, so it must be recoverable. It is never logged and shown only at creation.
-    secret: Mapped[str] = mapped_column(String(100))
+    # "whsec_" + base64 of 32 random bytes. Not hashed: every request is signed with it, so
+    # it must be recoverable. Sealed with FABU_SECRET_KEYS when set ("fernet:...", see
+    # app.secretbox); never logged, and shown only at creation.
+    secret: Mapped[str] = mapped_column(String(300))
     active: Mapped[bool] = mapped_column(Boolean, default=True, index=True)
     disabled_reason: Mapped[str | None] = mapped_column(Text, nullable=True)
     disabled_at: Mapped[datetime | None] = mapped_column(nullable=True)

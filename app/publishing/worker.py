@@ -30,6 +30,7 @@ from app.clock import Clock, SystemClock, iso
 from app.publishing import delivery
 from app.publishing.delivery import Outcome, Resolver
 from app.runtime import Runtime
+from app.secretbox import SecretUnavailable, box_for
 from app.services import Service
 from app.workflows import webhooks as flow
 
@@ -144,6 +145,7 @@ class DeliveryWorker:
             else None
         )
         self._pruned_at: float | None = None  # monotonic time of the last prune
+        self.box = box_for(rt.settings)
         self._lanes: dict[str, asyncio.Task[int]] = {}
         self._nudges: dict[str, asyncio.Event] = {}
         self._claims: Batcher[tuple[str, int], flow.ClaimResult] = Batcher("claims", self._claim)
@@ -166,6 +168,13 @@ class DeliveryWorker:
 
     async def start(self) -> None:
         self._stopping = False
+        if self.box.sealing:
+            async with self.rt.db.write() as session:
+                resealed = await flow.reseal_secrets(session, self.box)
+            if resealed:
+                log.info("sealed %d webhook secrets under the first FABU_SECRET_KEYS key", resealed)
+        else:
+            log.warning("FABU_SECRET_KEYS is not set: webhook secrets are stored unencrypted")
         self.rt.db.on_commit(self.wake)
         self._task = asyncio.create_task(self._run(), name="webhook-worker")
 
@@ -391,8 +400,14 @@ class DeliveryWorker:
                 )
             )
             headers = delivery.signed_headers(
-                target.secret, msg_id=item.event.id, at=self.signing_clock.now(), body=text
+                self.box.open(target.secret),
+                msg_id=item.event.id,
+                at=self.signing_clock.now(),
+                body=text,
             )
+        except SecretUnavailable as exc:  # retried: the operator may fix the keys meanwhile
+            log.error("webhook %s: %s", target.subscription_id, exc)
+            return Outcome(None, 0.0, f"cannot sign: {exc}")
         except Exception as exc:  # a bad event must not stop the lane; the log shows it
             log.exception(
                 "webhook %s: cannot build event %s", target.subscription_id, item.event.id

@@ -12,6 +12,7 @@ from app.publishing import delivery, policy
 from app.publishing.delivery import Resolver
 from app.runtime import Runtime
 from app.schemas.webhooks import WebhookCreate, WebhookUpdate
+from app.secretbox import box_for
 from app.workflows import webhooks as flow
 
 router = APIRouter(prefix="/api/v1", tags=["webhooks"])
@@ -54,11 +55,18 @@ async def create_webhook(
     """Subscribe a publisher; the signing `secret` is in this answer only."""
     url = await _checked_url(body.url, rt, resolve)
     async with rt.db.write() as session:
+        box = box_for(rt.settings)
         sub, created = await flow.create(
-            session, body, url=url, actor=actor, clock=rt.clock, idempotency_key=idempotency_key
+            session,
+            body,
+            url=url,
+            actor=actor,
+            clock=rt.clock,
+            box=box,
+            idempotency_key=idempotency_key,
         )
         view = flow.subscription_view(sub)
-        secret = sub.secret
+        secret = box.open(sub.secret)
     if not created:
         response.status_code = 200
     return {**view, "secret": secret}

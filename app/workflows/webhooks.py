@@ -36,6 +36,7 @@ from app.models.webhooks import (
 from app.publishing import policy
 from app.publishing.delivery import Outcome, new_secret
 from app.schemas.webhooks import WebhookCreate, WebhookUpdate
+from app.secretbox import SecretBox
 
 CURSOR_NAME = "default"
 # Publisher channels post releases; a release names the channels it is meant for.
@@ -142,6 +143,7 @@ async def create(
     url: str,
     actor: Principal,
     clock: Clock,
+    box: SecretBox,
     idempotency_key: str | None = None,
 ) -> tuple[WebhookSubscription, bool]:
     """Subscribe a publisher. `url` has passed `delivery.check_url` already (outside the
@@ -165,7 +167,7 @@ async def create(
         channel=body.channel,
         event_types=_dedupe(body.event_types),
         org_id=org.id,
-        secret=new_secret(),
+        secret=box.seal(new_secret()),
         active=True,
         after_seq=await log.last_seq(session),
         created_at=now,
@@ -514,6 +516,18 @@ class Claimed:
 
 
 ClaimResult = tuple[Target | None, list[Claimed]]
+
+
+async def reseal_secrets(session: AsyncSession, box: SecretBox) -> int:
+    """Seal every stored secret under the box's first key (after a key is set or rotated).
+    Returns how many rows changed."""
+    changed = 0
+    for sub in (await session.execute(select(WebhookSubscription))).scalars():
+        sealed = box.reseal(sub.secret)
+        if sealed is not None:
+            sub.secret = sealed
+            changed += 1
+    return changed
 
 
 async def prune_delivered(session: AsyncSession, *, before: datetime, limit: int) -> int:
