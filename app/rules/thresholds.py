@@ -359,10 +359,12 @@ NAMED_CRITERIA: tuple[NamedCriterion, ...] = (
         _PUBLIC_HEALTH_PLAN,
     ),
     _named(
-        "cholera_10_29_cases_week_in_county", _PH, "infectious_disease", Level.III,
-        "霍乱在一个县域内发生，1周内发病10至29例，或波及两个以上县，或市（州）城区首次发生",
-        "cholera: 10 - 29 cases within a week in one county, or reaching two or more counties, "
-        "or a first occurrence in a prefecture city's urban area",
+        # A prefecture, not a county (thresholds.md; the national public-health plan).
+        "cholera_10_29_cases_week_in_prefecture", _PH, "infectious_disease", Level.III,
+        "霍乱在一个市（州）行政区域内发生，1周内发病10至29例，或波及两个以上县（市），"
+        "或市（州）城区首次发生",
+        "cholera: 10 - 29 cases within a week in one prefecture, or reaching two or more "
+        "counties, or a first occurrence in a prefecture city's urban area",
         _PUBLIC_HEALTH_PLAN,
     ),
     _named(

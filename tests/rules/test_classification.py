@@ -377,7 +377,7 @@ def test_pneumonic_plague_spreading_in_a_city_is_particularly_serious() -> None:
 
 
 def test_cholera_of_10_to_29_cases_in_a_week_is_larger() -> None:
-    result = classify(HEALTH, None, {}, criteria=["cholera_10_29_cases_week_in_county"])
+    result = classify(HEALTH, None, {}, criteria=["cholera_10_29_cases_week_in_prefecture"])
     assert result.level == III
 
 
@@ -424,7 +424,7 @@ def test_the_pick_list_is_the_subtypes_criteria_plus_the_category_wide_ones() ->
     food = {c.key for c in named_criteria(HEALTH, "food_poisoning")}
     assert food == {"dangerous_pathogen_lost"}
     infectious = {c.key for c in named_criteria(HEALTH, "infectious_disease")}
-    assert "cholera_10_29_cases_week_in_county" in infectious
+    assert "cholera_10_29_cases_week_in_prefecture" in infectious
     assert "dangerous_pathogen_lost" in infectious
     assert "occupational_poisoning_10_49" not in infectious
     everything = {c.key for c in named_criteria(HEALTH, None)}
@@ -442,8 +442,8 @@ def test_named_criteria_are_well_formed() -> None:
 
 def test_a_criterion_off_the_pick_list_is_refused() -> None:
     with pytest.raises(UnknownCriterion) as caught:
-        classify(HEALTH, "food_poisoning", {}, criteria=["cholera_10_29_cases_week_in_county"])
-    assert caught.value.criterion == "cholera_10_29_cases_week_in_county"
+        classify(HEALTH, "food_poisoning", {}, criteria=["cholera_10_29_cases_week_in_prefecture"])
+    assert caught.value.criterion == "cholera_10_29_cases_week_in_prefecture"
     with pytest.raises(UnknownCriterion):
         classify(HEALTH, None, {}, criteria=["plague"])
     with pytest.raises(UnknownCriterion):
