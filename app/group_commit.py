@@ -23,6 +23,8 @@ from typing import Any, Generic, TypeVar
 
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import metrics
+
 T = TypeVar("T")
 
 Work = Callable[[AsyncSession], Awaitable[T]]
@@ -53,8 +55,8 @@ class GroupCommit:
         self.max_batch = max_batch
         self._queue: list[_Pending[Any]] = []
         self._drainer: asyncio.Task[None] | None = None
-        self.batches = 0  # for /metrics and the benchmark: transactions committed
-        self.pieces = 0
+        self.batches = 0  # transactions committed
+        self.pieces = 0  # pieces of work they carried
 
     async def run(self, work: Work[T]) -> T:
         """Do `work` in a write transaction shared with whatever else is waiting."""
@@ -98,8 +100,7 @@ class GroupCommit:
                     results.append(await pending.work(session))
         except Exception:
             return False
-        self.batches += 1
-        self.pieces += len(batch)
+        self._count(len(batch))
         for pending, result in zip(batch, results, strict=True):
             if not pending.future.done():
                 pending.future.set_result(result)
@@ -113,10 +114,15 @@ class GroupCommit:
             if not pending.future.done():
                 pending.future.set_exception(exc)
             return
-        self.batches += 1
-        self.pieces += 1
+        self._count(1)
         if not pending.future.done():
             pending.future.set_result(result)
+
+    def _count(self, pieces: int) -> None:
+        self.batches += 1
+        self.pieces += pieces
+        metrics.inc("fabu_group_commits_total", 1, "Group-commit transactions committed.")
+        metrics.inc("fabu_group_commit_writes_total", pieces, "Writes those transactions carried.")
 
 
 @contextlib.asynccontextmanager
