@@ -7,7 +7,10 @@ auth, no database), then intake for the same time; both in the same server run.
 
 Each intake request is a new level IV mine accident in Panzhou with its own
 Idempotency-Key: authenticated, validated, classified, routed, stored with its audit entry
-and event in one transaction, and answered with the full incident. `--major` sends level II
+and event in one transaction, and answered with the full incident. Between the two, "intake,
+no database" (`POST /api/v1/_noop/incidents`, also mounted by FABU_BENCH_NOOP=1) does all of
+that except the database: it shows how much of the target's budget goes before a row is
+written. `--major` sends level II
 instead, which also opens the two Art. 23 obligations and their timers.
 
     .venv/bin/python -m bench.intake                 # SQLite, 20 s each
@@ -73,12 +76,17 @@ def main() -> None:
         token = mint_token(url, PANZHOU, ["reporter"])
         headers = {"Content-Type": "application/json", "Authorization": f"Bearer {token}"}
         noop = LoadSpec("POST", "/api/v1/_noop", headers=headers, body=body)
+        no_database = LoadSpec("POST", "/api/v1/_noop/incidents", headers=headers, body=body)
         intake = LoadSpec(
             "POST", "/api/v1/incidents", headers=headers, body=body, unique_header="Idempotency-Key"
         )
         with serve(url, env={"FABU_BENCH_NOOP": "1"}) as server:
             results: dict[str, LoadResult] = {}
-            for name, spec in (("no-op POST", noop), ("POST /incidents", intake)):
+            for name, spec in (
+                ("no-op POST", noop),
+                ("intake, no database", no_database),
+                ("POST /incidents", intake),
+            ):
                 results[name] = run_load(
                     server.port,
                     spec,

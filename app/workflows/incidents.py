@@ -176,8 +176,14 @@ def _mark_known(incident: Incident, level: Level, at: datetime) -> None:
 # -- responsibility ------------------------------------------------------------------------
 
 
-async def route(session: AsyncSession, incident: Incident, *, at: datetime, cause: str) -> bool:
-    """Recompute the responsible organ (Art. 22, 25); record and announce a change."""
+class ResponsibleOrgans(NamedTuple):
+    answer: rules_routing.Responsibility  # the rule's answer, by organ reference
+    org_id: str
+    co_signer_ids: list[str]
+
+
+def responsible_organs(incident: Incident) -> ResponsibleOrgans:
+    """Who releases for the incident as it stands (Art. 22, 25), as organ ids."""
     answer = rules_routing.route(
         category=Category(incident.category),
         subtype=incident.subtype,
@@ -192,8 +198,14 @@ async def route(session: AsyncSession, incident: Incident, *, at: datetime, caus
         directory.org_id_for(ref, on_site_command_id=incident.on_site_command_id)
         for ref in answer.co_signers
     ]
+    return ResponsibleOrgans(answer, org_id, [c for c in co_signers if c != org_id])
+
+
+async def route(session: AsyncSession, incident: Incident, *, at: datetime, cause: str) -> bool:
+    """Recompute the responsible organ (Art. 22, 25); record and announce a change."""
+    answer, org_id, co_signer_ids = responsible_organs(incident)
     previous = incident.responsible_org_id if incident.responsible_kind else None
-    incident.co_signer_ids = [c for c in co_signers if c != org_id]
+    incident.co_signer_ids = co_signer_ids
     if previous == org_id:
         return False
     incident.responsible_org_id = org_id
@@ -275,26 +287,8 @@ async def create(
     return intake
 
 
-async def store(
-    session: AsyncSession, checked: Checked, ctx: Context, *, idempotency_key: str | None
-) -> Intake:
-    """Add a checked intake to the session, or find the one its Idempotency-Key made.
-
-    Nothing is flushed: many intakes can go to the database in one flush (group commit).
-    """
-    now = ctx.clock.now()
-    scope = f"incidents:{ctx.actor.org_id}"
-    # In a shared batch a reused key fails the batch at commit (the key's primary key), and
-    # alone the lookup finds it: no query per intake for the common case of a new key.
-    together = group_commit.shared(session)
-    prior = (
-        None
-        if together
-        else await idempotency.prior(session, idempotency_key, scope, checked.digest)
-    )
-    if prior is not None:
-        return Intake(await get_visible(session, prior, ctx.actor), False, None)
-
+def new_incident(checked: Checked, ctx: Context, now: datetime) -> Incident:
+    """The incident a checked intake describes, not yet routed or added to any session."""
     body, codes, result = checked.body, checked.codes, checked.classification
     # Without a reported_at the report is as of now: the moment of storing, which every
     # clock of this intake (reminders, known-at marks, events) shares.
@@ -333,6 +327,31 @@ async def store(
         version=1,
     )
     _mark_known(incident, result.level, reported)
+    return incident
+
+
+async def store(
+    session: AsyncSession, checked: Checked, ctx: Context, *, idempotency_key: str | None
+) -> Intake:
+    """Add a checked intake to the session, or find the one its Idempotency-Key made.
+
+    Nothing is flushed: many intakes can go to the database in one flush (group commit).
+    """
+    now = ctx.clock.now()
+    scope = f"incidents:{ctx.actor.org_id}"
+    # In a shared batch a reused key fails the batch at commit (the key's primary key), and
+    # alone the lookup finds it: no query per intake for the common case of a new key.
+    together = group_commit.shared(session)
+    prior = (
+        None
+        if together
+        else await idempotency.prior(session, idempotency_key, scope, checked.digest)
+    )
+    if prior is not None:
+        return Intake(await get_visible(session, prior, ctx.actor), False, None)
+
+    incident = new_incident(checked, ctx, now)
+    codes = checked.codes
     session.add(incident)
     for code in codes:
         session.add(IncidentDivision(incident_id=incident.id, division_code=code))
