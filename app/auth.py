@@ -8,16 +8,6 @@ from collections.abc import Iterable
 from dataclasses import dataclass
 from enum import StrEnum
 
-ROLE_LABELS = {
-    "reporter": ("报告人", "reporter"),
-    "drafter": ("起草人", "drafter"),
-    "reviewer": ("保密审查人", "confidentiality reviewer"),
-    "approver": ("审批人", "approver"),
-    "info_office": ("新闻办", "information office"),
-    "viewer": ("查看人", "viewer"),
-    "admin": ("管理员", "administrator"),
-}
-
 
 class Role(StrEnum):
     reporter = "reporter"

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import asyncio
 from collections.abc import AsyncIterator, Callable
-from contextlib import asynccontextmanager
+from contextlib import AbstractAsyncContextManager, asynccontextmanager, nullcontext
 from typing import Any, TypeVar
 
 from sqlalchemy import event, make_url, select
@@ -70,7 +70,9 @@ class Database:
         self.sqlite = is_sqlite(url)
         self.engine = make_engine(url, **engine_kwargs)
         # SQLite has one writer at a time; queueing writers here is cheaper than busy retries.
-        self._write_lock = asyncio.Lock() if self.sqlite else None
+        self._write_lock: AbstractAsyncContextManager[Any] = (
+            asyncio.Lock() if self.sqlite else nullcontext()
+        )
         self._commit_listeners: list[Callable[[], None]] = []
         self.group_commit = GroupCommit(self.write)
 
@@ -89,12 +91,8 @@ class Database:
     @asynccontextmanager
     async def write(self) -> AsyncIterator[AsyncSession]:
         """A unit of work: commits on success, rolls back on any exception."""
-        if self._write_lock is not None:
-            async with self._write_lock, self._write_session() as session:
-                yield session
-        else:
-            async with self._write_session() as session:
-                yield session
+        async with self._write_lock, self._write_session() as session:
+            yield session
 
     async def write_together(self, work: Work[T]) -> T:
         """`work` in a write transaction shared with other writes waiting now (group

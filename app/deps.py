@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from datetime import timedelta
 from typing import Annotated
 
-from fastapi import Depends, Request
+from fastapi import Depends, Header, Request
 from sqlalchemy import select
 
 from app import directory
@@ -15,7 +15,6 @@ from app.errors import Problem
 from app.models import ApiToken, Org
 from app.runtime import Runtime
 from app.workflows import incidents
-from app.workflows.tokens import PrincipalCache
 
 
 async def runtime(request: Request) -> Runtime:
@@ -41,15 +40,6 @@ def _unauthorized(detail: str) -> Problem:
     return Problem(401, "unauthorized", "Unauthorized", detail)
 
 
-def principal_cache(rt: Runtime) -> PrincipalCache:
-    """This runtime's cache of looked-up tokens (see PrincipalCache for revocation)."""
-    cache: PrincipalCache | None = getattr(rt, "_principal_cache", None)
-    if cache is None:
-        cache = PrincipalCache(rt.settings.token_cache_seconds)
-        setattr(rt, "_principal_cache", cache)  # noqa: B010  (Runtime is not ours to extend)
-    return cache
-
-
 async def principal_for_token(
     rt: Runtime, token: str | None, *, cached: bool = False
 ) -> Principal | None:
@@ -61,7 +51,7 @@ async def principal_for_token(
     if not token:
         return None
     token_hash = hash_token(token)
-    cache = principal_cache(rt)
+    cache = rt.principal_cache
     if cached:
         known = cache.get(token_hash)
         if known is not None:
@@ -109,6 +99,8 @@ async def current_principal(request: Request, rt: RuntimeDep) -> Principal:
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
+# The Idempotency-Key header of a create (see app.idempotency).
+IdempotencyKey = Annotated[str | None, Header(max_length=200)]
 
 
 def require(*roles: str) -> Callable[..., Awaitable[Principal]]:

@@ -10,6 +10,7 @@ from importlib import resources
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app.errors import invalid
 from app.models import Division, Org
 from app.rules.divisions import GUIAN_CODE, DivisionTree, load_divisions
 from app.rules.routing import OrgRef
@@ -37,6 +38,12 @@ DEPARTMENTS = (
 def tree() -> DivisionTree:
     with resources.files("app.data").joinpath("guizhou_divisions.csv").open(encoding="utf-8") as f:
         return load_divisions(csv.DictReader(f))
+
+
+def check_division(code: str, field: str) -> None:
+    """A 422 naming `field` unless the directory knows `code`."""
+    if code not in tree():
+        raise invalid(field, f"unknown division code {code!r} (GB/T 2260)")
 
 
 def government_id(code: str) -> str:

@@ -2,12 +2,10 @@
 
 from __future__ import annotations
 
-import json
-
 from starlette.exceptions import HTTPException
 from starlette.types import ASGIApp, Message, Receive, Scope, Send
 
-from app.errors import PROBLEM_JSON, TYPE_BASE
+from app.errors import Problem, problem_response
 
 
 class BodyLimit:
@@ -21,7 +19,7 @@ class BodyLimit:
             return
         declared = dict(scope.get("headers") or []).get(b"content-length")
         if declared is not None and declared.isdigit() and int(declared) > self.max_bytes:
-            await self._refuse(send)
+            await self._refuse(scope, receive, send)
             return
         seen = 0
 
@@ -37,29 +35,18 @@ class BodyLimit:
         try:
             await self.app(scope, limited_receive, send)
         except _TooLarge:
-            await self._refuse(send)
+            await self._refuse(scope, receive, send)
 
-    async def _refuse(self, send: Send) -> None:
-        body = json.dumps(
-            {
-                "type": TYPE_BASE + "content-too-large",
-                "title": "Content too large",
-                "status": 413,
-                "detail": f"The body is larger than {self.max_bytes} bytes.",
-                "errors": [{"field": "body", "message": f"larger than {self.max_bytes} bytes"}],
-            }
-        ).encode()
-        await send(
-            {
-                "type": "http.response.start",
-                "status": 413,
-                "headers": [
-                    (b"content-type", PROBLEM_JSON.encode()),
-                    (b"content-length", str(len(body)).encode()),
-                ],
-            }
+    async def _refuse(self, scope: Scope, receive: Receive, send: Send) -> None:
+        detail = f"larger than {self.max_bytes} bytes"
+        problem = Problem(
+            413,
+            "content-too-large",
+            "Content too large",
+            f"The body is {detail}.",
+            errors=[{"field": "body", "message": detail}],
         )
-        await send({"type": "http.response.body", "body": body})
+        await problem_response(problem)(scope, receive, send)
 
 
 class _TooLarge(HTTPException):

@@ -113,8 +113,8 @@ def create_app(
         lifespan=lifespan,
     )
     app.state.runtime = runtime
-    if settings.obligation_windows:
-        obligations_wf.windows = windows_from_config(settings.obligation_windows)
+    # A process-wide setting: assigned on every app so none inherits an earlier app's windows.
+    obligations_wf.windows = windows_from_config(settings.obligation_windows)
     errors.install(app)
     for module in (
         health,

@@ -7,14 +7,25 @@ order, so rows written meanwhile never shift a page or repeat one.
 from __future__ import annotations
 
 import base64
+from collections.abc import Sequence
 from datetime import datetime
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
-from sqlalchemy import and_, or_
+from sqlalchemy import Select, and_, or_
 from sqlalchemy.sql.elements import ColumnElement
 
 from app.clock import iso
 from app.errors import invalid
+
+S = TypeVar("S", bound=Select[Any])
+
+
+class _Identified(Protocol):
+    @property
+    def id(self) -> str: ...
+
+
+Row = TypeVar("Row", bound=_Identified)
 
 
 def encode(at: datetime, ident: str) -> str:
@@ -39,3 +50,29 @@ def after(cursor: str, at_column: Any, id_column: Any, *, descending: bool) -> C
     if descending:
         return or_(at_column < at, and_(at_column == at, id_column < ident))
     return or_(at_column > at, and_(at_column == at, id_column > ident))
+
+
+def keyset(
+    stmt: S,
+    cursor: str | None,
+    at_column: Any,
+    id_column: Any,
+    *,
+    limit: int,
+    descending: bool,
+) -> S:
+    """`stmt` ordered by (at_column, id_column), from past the cursor, one row over the
+    limit so that `cut` can tell whether another page follows."""
+    if cursor:
+        stmt = stmt.where(after(cursor, at_column, id_column, descending=descending))
+    order = (at_column.desc(), id_column.desc()) if descending else (at_column, id_column)
+    return stmt.order_by(*order).limit(limit + 1)
+
+
+def cut(rows: Sequence[Row], limit: int, at: str) -> tuple[list[Row], str | None]:
+    """The page of a `keyset` query's rows and the cursor of the next page (None at the
+    end); `at` names the rows' time attribute the page is ordered by."""
+    page = list(rows[:limit])
+    if len(rows) <= limit:
+        return page, None
+    return page, encode(getattr(page[-1], at), page[-1].id)

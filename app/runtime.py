@@ -8,6 +8,7 @@ from typing import Any
 from app.clock import Clock
 from app.config import Settings
 from app.db import Database
+from app.workflows.tokens import PrincipalCache
 
 
 @dataclass
@@ -17,3 +18,8 @@ class Runtime:
     clock: Clock
     # Derived services register here (WebSocket hub, scheduler, delivery worker).
     services: dict[str, Any] = field(default_factory=dict)
+    # Looked-up tokens, so a request does not cost a query (see PrincipalCache).
+    principal_cache: PrincipalCache = field(init=False)
+
+    def __post_init__(self) -> None:
+        self.principal_cache = PrincipalCache(self.settings.token_cache_seconds)

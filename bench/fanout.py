@@ -48,7 +48,8 @@ from collections import deque
 from pathlib import Path
 from typing import Any, cast
 
-ROOT = Path(__file__).resolve().parent.parent
+from bench._util import ROOT, free_port, percentile
+
 DIVISION = "520281"  # Panzhou: visible to every token below
 ORGS = ("io-520000", "520200", "520281", "dept-emergency_management")
 # After the schedule, the wait goes on while messages keep arriving, until GRACE_SECONDS
@@ -72,13 +73,6 @@ def run(main: Any) -> None:
 
     with asyncio.Runner(loop_factory=uvloop.new_event_loop) as runner:
         runner.run(main)
-
-
-def free_port() -> int:
-    with socket.socket() as s:
-        s.bind(("127.0.0.1", 0))
-        port: int = s.getsockname()[1]
-        return port
 
 
 # -- the servers (each in a process of its own) -------------------------------------------
@@ -355,13 +349,6 @@ async def connect_all(
             return client
 
     return list(await asyncio.gather(*(one(p) for p in paths)))
-
-
-def percentile(sorted_values: list[float], q: float) -> float:
-    if not sorted_values:
-        return float("nan")
-    index = min(len(sorted_values) - 1, max(0, round(q / 100 * len(sorted_values)) - 1))
-    return sorted_values[index]
 
 
 def cpu_seconds(pid: int | None = None) -> float:

@@ -84,55 +84,52 @@ async def _call(
     return elapsed, result
 
 
+async def _to_approval(
+    client: httpx.AsyncClient, tokens: dict[str, str], i: int
+) -> tuple[dict[str, float], str]:
+    """Incident `i` reported, its first release drafted, submitted and reviewed: the time
+    each call took, and the release's id, ready for approval."""
+    body = _incident(i)
+    took: dict[str, float] = {}
+    took["intake"], incident = await _call(
+        client, "/incidents", tokens["reporter"], body, expect=201
+    )
+    took["draft"], release = await _call(
+        client,
+        f"/incidents/{incident['id']}/releases",
+        tokens["drafter"],
+        _release(body["occurred_at"]),
+        expect=201,
+    )
+    rid = release["id"]
+    took["submit"], _ = await _call(client, f"/releases/{rid}/submit", tokens["drafter"])
+    took["review"], _ = await _call(
+        client, f"/releases/{rid}/review", tokens["reviewer"], {"passed": True}
+    )
+    return took, rid
+
+
 async def _run(base: str, tokens: dict[str, str], walks: int, racers: int, races: int) -> None:
     timings: dict[str, list[float]] = {"intake": [], **{s: [] for s in STEPS}, "walk": []}
     async with httpx.AsyncClient(base_url=base + "/api/v1", timeout=30) as client:
         # Warm-up: one of everything, not counted.
         for i in range(walks + 1):
-            body = _incident(i)
-            t_intake, incident = await _call(
-                client, "/incidents", tokens["reporter"], body, expect=201
-            )
-            walk: dict[str, float] = {}
-            walk["draft"], release = await _call(
-                client,
-                f"/incidents/{incident['id']}/releases",
-                tokens["drafter"],
-                _release(body["occurred_at"]),
-                expect=201,
-            )
-            rid = release["id"]
-            walk["submit"], _ = await _call(client, f"/releases/{rid}/submit", tokens["drafter"])
-            walk["review"], _ = await _call(
-                client, f"/releases/{rid}/review", tokens["reviewer"], {"passed": True}
-            )
-            walk["approve"], _ = await _call(client, f"/releases/{rid}/approve", tokens["approver"])
-            walk["publish"], done = await _call(
+            took, rid = await _to_approval(client, tokens, i)
+            took["approve"], _ = await _call(client, f"/releases/{rid}/approve", tokens["approver"])
+            took["publish"], done = await _call(
                 client, f"/releases/{rid}/publish", tokens["drafter"]
             )
             assert done["status"] == "published"
             if i == 0:
                 continue
-            timings["intake"].append(t_intake)
-            for step in STEPS:
-                timings[step].append(walk[step])
-            timings["walk"].append(sum(walk.values()))
+            for name in ("intake", *STEPS):
+                timings[name].append(took[name])
+            timings["walk"].append(sum(took[step] for step in STEPS))
 
         outcomes: list[list[int]] = []
         race_times: list[float] = []
         for i in range(races):
-            body = _incident(10_000 + i)
-            _, incident = await _call(client, "/incidents", tokens["reporter"], body, expect=201)
-            _, release = await _call(
-                client,
-                f"/incidents/{incident['id']}/releases",
-                tokens["drafter"],
-                _release(body["occurred_at"]),
-                expect=201,
-            )
-            rid = release["id"]
-            await _call(client, f"/releases/{rid}/submit", tokens["drafter"])
-            await _call(client, f"/releases/{rid}/review", tokens["reviewer"], {"passed": True})
+            _, rid = await _to_approval(client, tokens, 10_000 + i)
             started = time.perf_counter()
             responses = await asyncio.gather(
                 *(

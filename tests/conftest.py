@@ -88,12 +88,7 @@ def reset_schema(url: str) -> None:
 @pytest.fixture(params=backend_params())
 def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
     if request.param == "postgres":
-        if not PG_AVAILABLE:
-            if REQUIRE_PG:
-                pytest.fail(
-                    f"PostgreSQL is required (FABU_REQUIRE_PG=1) but {PG_URL} is unreachable"
-                )
-            pytest.skip(f"PostgreSQL not reachable at {PG_URL}")
+        need_postgres()
         url = PG_URL
     else:
         url = f"sqlite+aiosqlite:///{tmp_path / 'fabu.db'}"

@@ -298,9 +298,8 @@ class Hub:
 
     def _fan_out(self, event: Event) -> None:
         text: str | None = None
-        codes = event.division_codes or ()
         for audience, group in list(self._groups.items()):
-            if not audience.sees(codes, event.org_id):
+            if not audience.sees(event.division_codes, event.org_id):
                 continue
             if text is None:
                 text = encode(event)

@@ -25,7 +25,7 @@ import xml.etree.ElementTree as ET
 from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime, timedelta, timezone
-from typing import Final, Literal
+from typing import Final, Literal, get_args
 from urllib.parse import quote, urljoin
 
 __all__ = [
@@ -41,6 +41,11 @@ __all__ = [
     "CAP_URGENCIES",
     "COLOUR_LEVEL",
     "COLOUR_SEVERITY",
+    "COLOUR_ZH",
+    "CapCategory",
+    "CapCertainty",
+    "CapResponseType",
+    "CapUrgency",
     "Colour",
     "Reference",
     "WarningView",
@@ -54,11 +59,12 @@ __all__ = [
 CAP_NS: Final = "urn:oasis:names:tc:emergency:cap:1.2"
 ATOM_NS: Final = "http://www.w3.org/2005/Atom"
 
-# CAP 1.2 enumerations (OASIS CAP 1.2, §3.2).
+# CAP 1.2 enumerations (OASIS CAP 1.2, §3.2). The request shapes take the Literals, the
+# XML checks the tuples: one list each.
 CAP_STATUSES: Final = ("Actual", "Exercise", "System", "Test", "Draft")
 CAP_MSG_TYPES: Final = ("Alert", "Update", "Cancel", "Ack", "Error")
 CAP_SCOPES: Final = ("Public", "Restricted", "Private")
-CAP_CATEGORIES: Final = (
+CapCategory = Literal[
     "Geo",
     "Met",
     "Safety",
@@ -71,21 +77,17 @@ CAP_CATEGORIES: Final = (
     "Infra",
     "CBRNE",
     "Other",
-)
-CAP_RESPONSE_TYPES: Final = (
-    "Shelter",
-    "Evacuate",
-    "Prepare",
-    "Execute",
-    "Avoid",
-    "Monitor",
-    "Assess",
-    "AllClear",
-    "None",
-)
-CAP_URGENCIES: Final = ("Immediate", "Expected", "Future", "Past", "Unknown")
+]
+CapResponseType = Literal[
+    "Shelter", "Evacuate", "Prepare", "Execute", "Avoid", "Monitor", "Assess", "AllClear", "None"
+]
+CapUrgency = Literal["Immediate", "Expected", "Future", "Past", "Unknown"]
+CapCertainty = Literal["Observed", "Likely", "Possible", "Unlikely", "Unknown"]
+CAP_CATEGORIES: Final[tuple[str, ...]] = get_args(CapCategory)
+CAP_RESPONSE_TYPES: Final[tuple[str, ...]] = get_args(CapResponseType)
+CAP_URGENCIES: Final[tuple[str, ...]] = get_args(CapUrgency)
 CAP_SEVERITIES: Final = ("Extreme", "Severe", "Moderate", "Minor", "Unknown")
-CAP_CERTAINTIES: Final = ("Observed", "Likely", "Possible", "Unlikely", "Unknown")
+CAP_CERTAINTIES: Final[tuple[str, ...]] = get_args(CapCertainty)
 
 Colour = Literal["red", "orange", "yellow", "blue"]
 
@@ -98,7 +100,7 @@ COLOUR_SEVERITY: Final[dict[str, str]] = {
 }
 # Emergency Response Law: red = I, orange = II, yellow = III, blue = IV.
 COLOUR_LEVEL: Final[dict[str, str]] = {"red": "I", "orange": "II", "yellow": "III", "blue": "IV"}
-_COLOUR_ZH: Final[dict[str, str]] = {
+COLOUR_ZH: Final[dict[str, str]] = {
     "red": "红色",
     "orange": "橙色",
     "yellow": "黄色",
@@ -309,7 +311,7 @@ def _atom_time(dt: datetime) -> str:
 
 
 def _title(w: WarningView) -> str:
-    return w.headline or f"{w.event}{_COLOUR_ZH[w.colour]}预警"
+    return w.headline or f"{w.event}{COLOUR_ZH[w.colour]}预警"
 
 
 def to_atom(
@@ -327,9 +329,9 @@ def to_atom(
     Warnings that expired by `updated` are left out; a Cancel stays listed
     until it expires, so a hub that polls learns of the cancellation. Each
     entry's id and alternate link are its CAP document (`cap_url`, by default
-    `default_cap_url`); an Update of the same warning keeps the entry id and
-    moves `updated`. CAP essentials ride along in the cap: namespace, as hubs
-    reading alert feeds expect.
+    `default_cap_url`), so an Update, a message of its own, is a new entry.
+    CAP essentials ride along in the cap: namespace, as hubs reading alert
+    feeds expect.
     """
     if updated.tzinfo is None or updated.utcoffset() is None:
         raise ValueError("updated must be timezone-aware")
@@ -363,7 +365,7 @@ def to_atom(
                 {"rel": "related", "type": "text/html", "href": w.web}
             )
         _sub(entry, "category", None).attrib.update(
-            {"term": w.colour, "label": f"{_COLOUR_ZH[w.colour]}预警 ({w.level})"}
+            {"term": w.colour, "label": f"{COLOUR_ZH[w.colour]}预警 ({w.level})"}
         )
         _sub(entry, "summary", w.description or w.headline or w.event)
         for tag, text in (

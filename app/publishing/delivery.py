@@ -214,7 +214,7 @@ class Outcome:
 
     @property
     def classification(self) -> policy.Classification:
-        return policy.classify_response(self.status_code, self.error)
+        return policy.classify_response(self.status_code)
 
 
 def make_client(connections: int = 8) -> httpx.AsyncClient:

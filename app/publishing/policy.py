@@ -114,17 +114,16 @@ def parse_retry_after(value: str | None, now: datetime) -> timedelta | None:
     return min(max(when - now, timedelta(0)), _RETRY_AFTER_CEILING)
 
 
-def classify_response(status: int | None, error: str | None) -> Classification:
+def classify_response(status: int | None) -> Classification:
     """What one attempt's outcome means for the delivery and the subscription.
 
-    `status` None is a transport failure (DNS, connect, TLS, timeout: `error`
-    says which): retried. 2xx is delivered. 410 Gone disables the
-    subscription (the receiver said it is gone for good). 429 and 503 are
-    retried no sooner than their Retry-After. A 3xx is a failure: redirects
-    are not followed (a redirect could lead past the URL checks to an internal
-    address). Everything else is retried on the schedule.
+    `status` None is a transport failure (DNS, connect, TLS, timeout): retried.
+    2xx is delivered. 410 Gone disables the subscription (the receiver said it
+    is gone for good). 429 and 503 are retried no sooner than their
+    Retry-After. A 3xx is a failure: redirects are not followed (a redirect
+    could lead past the URL checks to an internal address). Everything else is
+    retried on the schedule.
     """
-    del error  # recorded in the delivery log by the caller; no bearing here
     if status is None:
         return "retry"
     if 200 <= status <= 299:

@@ -21,12 +21,12 @@ import logging
 import random
 import time
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, Final, Generic, TypeVar
 
 import httpx
 
-from app.clock import Clock, SystemClock, iso
+from app.clock import iso
 from app.publishing import delivery
 from app.publishing.delivery import Outcome, Resolver
 from app.runtime import Runtime
@@ -113,19 +113,12 @@ class DeliveryWorker:
         self,
         rt: Runtime,
         *,
-        client: httpx.AsyncClient | None = None,
         rng: random.Random | None = None,
         resolve: Resolver | None = None,
-        signing_clock: Clock | None = None,
-        lease: timedelta | None = None,
-        lane_size: int = LANE_SIZE,
-        scan_batch: int = SCAN_BATCH,
-        poll_seconds: float = POLL_SECONDS,
     ) -> None:
         self.rt = rt
         # One connection pool per subscription, sized to its lane: receivers do not share
         # connections, and a pool of a few connections stays cheap to manage.
-        self._shared_client = client
         self._clients: dict[str, httpx.AsyncClient] = {}
         self.rng = rng or random.Random()
         # Private addresses allowed (tests): no lookups. Otherwise every send checks where
@@ -133,12 +126,6 @@ class DeliveryWorker:
         self.resolve: Resolver | None = (
             None if rt.settings.allow_private_webhooks else (resolve or delivery.resolve_host)
         )
-        self.signing_clock = signing_clock or SystemClock()
-        self.lease = lease if lease is not None else CLAIM_LEASE
-        self.lane_size = lane_size
-        self.scan_batch = scan_batch
-        self.poll_seconds = poll_seconds
-        self.coalesce_seconds = COALESCE_SECONDS
         self.retention = (
             timedelta(days=rt.settings.delivery_retention_days)
             if rt.settings.delivery_retention_days > 0
@@ -157,11 +144,9 @@ class DeliveryWorker:
         self.last_error: str | None = None
 
     def client_for(self, subscription_id: str) -> httpx.AsyncClient:
-        if self._shared_client is not None:
-            return self._shared_client
         client = self._clients.get(subscription_id)
         if client is None:
-            client = self._clients[subscription_id] = delivery.make_client(self.lane_size)
+            client = self._clients[subscription_id] = delivery.make_client(LANE_SIZE)
         return client
 
     # -- service ---------------------------------------------------------------------------
@@ -236,12 +221,12 @@ class DeliveryWorker:
                 self.last_error = f"{type(exc).__name__}: {exc}"
                 log.exception("webhook worker tick failed")
             with contextlib.suppress(TimeoutError):
-                await asyncio.wait_for(self._wake.wait(), timeout=self.poll_seconds)
-            if self.coalesce_seconds and not self._stopping:
+                await asyncio.wait_for(self._wake.wait(), timeout=POLL_SECONDS)
+            if not self._stopping:
                 # Under a burst of intake every commit wakes the worker; gathering the events
                 # of a short window into one scan keeps its write transactions from taking
                 # turns with every intake for SQLite's single write lock.
-                await asyncio.sleep(self.coalesce_seconds)
+                await asyncio.sleep(COALESCE_SECONDS)
 
     # -- the steps (tests call these) ----------------------------------------------------
 
@@ -254,9 +239,9 @@ class DeliveryWorker:
             if start is None:
                 return total
             async with self.rt.db.write() as session:
-                read = await flow.enqueue(session, now=self.rt.clock.now(), batch=self.scan_batch)
+                read = await flow.enqueue(session, now=self.rt.clock.now(), batch=SCAN_BATCH)
             total += read
-            if read < self.scan_batch:
+            if read < SCAN_BATCH:
                 return total
 
     async def prune(self) -> int:
@@ -320,7 +305,7 @@ class DeliveryWorker:
         return forget
 
     async def _lane(self, subscription_id: str) -> int:
-        """Keep up to `lane_size` deliveries of one subscription in flight.
+        """Keep up to `LANE_SIZE` deliveries of one subscription in flight.
 
         A slot is freed when its attempt is recorded. Free slots are filled once half the
         lane is free (fewer, larger claims) or at once when nudged that more is due.
@@ -329,10 +314,10 @@ class DeliveryWorker:
         flying: set[asyncio.Task[str]] = set()
         attempts = 0
         # Refill when half the lane is free (or all of it): fewer, larger claims.
-        refill = max(1, self.lane_size // 2)
+        refill = max(1, LANE_SIZE // 2)
         try:
             while True:
-                free = self.lane_size - len(flying)
+                free = LANE_SIZE - len(flying)
                 wanted = free >= refill or not flying or nudge.is_set()
                 if free > 0 and wanted and not self._stopping:
                     nudge.clear()
@@ -344,7 +329,7 @@ class DeliveryWorker:
                     return attempts
                 waiter = asyncio.create_task(nudge.wait())
                 watch: set[asyncio.Future[Any]] = {*flying}
-                if len(flying) < self.lane_size and not self._stopping:
+                if len(flying) < LANE_SIZE and not self._stopping:
                     watch.add(waiter)
                 done, _ = await asyncio.wait(watch, return_when=asyncio.FIRST_COMPLETED)
                 waiter.cancel()
@@ -372,7 +357,7 @@ class DeliveryWorker:
     async def _claim(self, requests: list[tuple[str, int]]) -> list[flow.ClaimResult]:
         async with self.rt.db.write() as session:
             now = self.rt.clock.now()
-            return await flow.claim_many(session, requests, now=now, lease=self.lease)
+            return await flow.claim_many(session, requests, now=now, lease=CLAIM_LEASE)
 
     async def _record(self, batch: list[flow.Attempted]) -> list[str]:
         async with self.rt.db.write() as session:
@@ -402,7 +387,7 @@ class DeliveryWorker:
             headers = delivery.signed_headers(
                 self.box.open(target.secret),
                 msg_id=item.event.id,
-                at=self.signing_clock.now(),
+                at=datetime.now(UTC),
                 body=text,
             )
         except SecretUnavailable as exc:  # retried: the operator may fix the keys meanwhile

@@ -2,13 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import idempotency
 from app.auth import Principal
-from app.deps import PrincipalDep, RuntimeDep, context, require
+from app.deps import IdempotencyKey, PrincipalDep, RuntimeDep, context, require
+from app.models.conferences import PressConference
+from app.runtime import Runtime
 from app.schemas.conferences import (
     ConferenceApproval,
     ConferenceCreate,
@@ -17,6 +21,7 @@ from app.schemas.conferences import (
     MaterialCreate,
 )
 from app.workflows import conferences as flow
+from app.workflows.incidents import Context
 
 router = APIRouter(prefix="/api/v1", tags=["press conferences"])
 
@@ -24,7 +29,6 @@ Organiser = Annotated[Principal, Depends(require("drafter", "approver", "info_of
 Approver = Annotated[Principal, Depends(require("approver"))]
 
 BASE = "/press-conferences"
-IdempotencyKey = Annotated[str | None, Header(max_length=200)]
 
 
 @router.post(BASE, status_code=201)
@@ -71,46 +75,46 @@ async def get_one(conference_id: str, rt: RuntimeDep, actor: PrincipalDep) -> di
         return await flow.conference_view(session, conference, rt.clock.now())
 
 
+async def _step(
+    rt: Runtime,
+    actor: Principal,
+    step: Callable[[AsyncSession, Context], Awaitable[PressConference]],
+) -> dict[str, Any]:
+    """One step of the conference's life, in its own transaction, answered with the result."""
+    async with rt.db.write() as session:
+        conference = await step(session, context(rt, actor))
+        return await flow.conference_view(session, conference, rt.clock.now())
+
+
 @router.post(BASE + "/{conference_id}/approve")
 async def approve(
     conference_id: str, body: ConferenceApproval, rt: RuntimeDep, actor: Approver
 ) -> dict[str, Any]:
-    async with rt.db.write() as session:
-        conference = await flow.approve(session, conference_id, body, context(rt, actor))
-        return await flow.conference_view(session, conference, rt.clock.now())
+    return await _step(rt, actor, lambda s, ctx: flow.approve(s, conference_id, body, ctx))
 
 
 @router.post(BASE + "/{conference_id}/materials", status_code=201)
 async def add_material(
     conference_id: str, body: MaterialCreate, rt: RuntimeDep, actor: Organiser
 ) -> dict[str, Any]:
-    async with rt.db.write() as session:
-        conference = await flow.add_material(session, conference_id, body, context(rt, actor))
-        return await flow.conference_view(session, conference, rt.clock.now())
+    return await _step(rt, actor, lambda s, ctx: flow.add_material(s, conference_id, body, ctx))
 
 
 @router.post(BASE + "/{conference_id}/file")
 async def file(conference_id: str, rt: RuntimeDep, actor: Organiser) -> dict[str, Any]:
-    async with rt.db.write() as session:
-        conference = await flow.file(session, conference_id, context(rt, actor))
-        return await flow.conference_view(session, conference, rt.clock.now())
+    return await _step(rt, actor, lambda s, ctx: flow.file(s, conference_id, ctx))
 
 
 @router.post(BASE + "/{conference_id}/hold")
 async def hold(
     conference_id: str, rt: RuntimeDep, actor: Organiser, body: ConferenceHold | None = None
 ) -> dict[str, Any]:
-    async with rt.db.write() as session:
-        conference = await flow.hold(
-            session, conference_id, body or ConferenceHold(), context(rt, actor)
-        )
-        return await flow.conference_view(session, conference, rt.clock.now())
+    held = body or ConferenceHold()
+    return await _step(rt, actor, lambda s, ctx: flow.hold(s, conference_id, held, ctx))
 
 
 @router.post(BASE + "/{conference_id}/evaluate")
 async def evaluate(
     conference_id: str, body: ConferenceEvaluation, rt: RuntimeDep, actor: Organiser
 ) -> dict[str, Any]:
-    async with rt.db.write() as session:
-        conference = await flow.evaluate(session, conference_id, body, context(rt, actor))
-        return await flow.conference_view(session, conference, rt.clock.now())
+    return await _step(rt, actor, lambda s, ctx: flow.evaluate(s, conference_id, body, ctx))

@@ -9,7 +9,7 @@ from sqlalchemy import select
 
 from app import directory
 from app.deps import PrincipalDep, RuntimeDep
-from app.errors import invalid, not_found
+from app.errors import not_found
 from app.models import Division, Org
 from app.views import division_view, org_view
 
@@ -29,8 +29,7 @@ async def list_orgs(
     if kind:
         stmt = stmt.where(Org.kind == kind)
     if division:
-        if division not in directory.tree():
-            raise invalid("division", f"unknown division code {division!r} (GB/T 2260)")
+        directory.check_division(division, "division")
         stmt = stmt.where(Org.division_code == division)
     async with rt.db.read() as session:
         return {"items": [org_view(o) for o in (await session.execute(stmt)).scalars()]}

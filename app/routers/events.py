@@ -77,7 +77,7 @@ async def _forward(
             if event.seq > tail:
                 return items, cursor
             cursor = event.seq
-            if audience.sees(event.division_codes or (), event.org_id):
+            if audience.sees(event.division_codes, event.org_id):
                 items.append(event)
                 if len(items) == limit:
                     return items, cursor
@@ -96,7 +96,7 @@ async def _latest(session: AsyncSession, audience: Audience, count: int, tail: i
         for event in rows:
             scanned += 1
             before = event.seq
-            if audience.sees(event.division_codes or (), event.org_id):
+            if audience.sees(event.division_codes, event.org_id):
                 found.append(event)
                 if len(found) == count:
                     break

@@ -2,10 +2,11 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from datetime import datetime
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from sqlalchemy import or_, select
 from sqlalchemy.exc import IntegrityError
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -13,10 +14,12 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import directory, pagination
 from app.auth import Principal
 from app.clock import iso
-from app.deps import PrincipalDep, RuntimeDep, context, require
+from app.deps import IdempotencyKey, PrincipalDep, RuntimeDep, context, require
 from app.errors import invalid
+from app.events.log import to_wire
 from app.models import AuditEntry, Event, Incident, IncidentDivision
 from app.rules.levels import Category, Level
+from app.runtime import Runtime
 from app.schemas.incidents import (
     ClassificationOverride,
     CommandAction,
@@ -41,7 +44,7 @@ async def create_incident(
     rt: RuntimeDep,
     actor: Reporter,
     response: Response,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     ctx = context(rt, actor)
     checked = flow.check(body, ctx)  # 422s before queueing for the write
@@ -94,8 +97,7 @@ async def list_incidents(
     if category:
         stmt = stmt.where(Incident.category == category.value)
     if division:
-        if division not in directory.tree():
-            raise invalid("division", f"unknown division code {division!r} (GB/T 2260)")
+        directory.check_division(division, "division")
         # A division stands for itself and every division below it (a prefecture: its counties).
         codes = directory.tree().descendants(division)
         stmt = stmt.where(
@@ -109,21 +111,15 @@ async def list_incidents(
         if since.tzinfo is None:
             raise invalid("since", "needs a UTC offset")
         stmt = stmt.where(Incident.created_at >= since)
-    if cursor:
-        stmt = stmt.where(
-            pagination.after(cursor, Incident.created_at, Incident.id, descending=True)
-        )
-    stmt = stmt.order_by(Incident.created_at.desc(), Incident.id.desc()).limit(limit + 1)
+    stmt = pagination.keyset(
+        stmt, cursor, Incident.created_at, Incident.id, limit=limit, descending=True
+    )
     async with rt.db.read() as session:
-        rows = list((await session.execute(stmt)).scalars())
-        page = rows[:limit]
+        page, next_cursor = pagination.cut(
+            (await session.execute(stmt)).scalars().all(), limit, "created_at"
+        )
         items = await incidents_page(session, page, rt.clock.now())
-    return {
-        "items": items,
-        "next_cursor": pagination.encode(page[-1].created_at, page[-1].id)
-        if len(rows) > limit
-        else None,
-    }
+    return {"items": items, "next_cursor": next_cursor}
 
 
 @router.get("/incidents/{incident_id}")
@@ -133,49 +129,53 @@ async def get_incident(incident_id: str, rt: RuntimeDep, actor: PrincipalDep) ->
         return await incident_full(session, incident, rt.clock.now())
 
 
+async def _change(
+    rt: Runtime, step: Callable[[AsyncSession], Awaitable[Incident]]
+) -> dict[str, Any]:
+    """One step of the lifecycle in its own unit of work, answered with the incident."""
+    async with rt.db.write() as session:
+        incident = await step(session)
+        return await incident_full(session, incident, rt.clock.now())
+
+
 @router.post("/incidents/{incident_id}/reports")
 async def add_report(
     incident_id: str, body: SituationReportCreate, rt: RuntimeDep, actor: Reporter
 ) -> dict[str, Any]:
-    async with rt.db.write() as session:
-        incident = await flow.add_report(session, incident_id, body, context(rt, actor))
-        return await incident_full(session, incident, rt.clock.now())
+    ctx = context(rt, actor)
+    return await _change(rt, lambda session: flow.add_report(session, incident_id, body, ctx))
 
 
 @router.post("/incidents/{incident_id}/command")
 async def command(
     incident_id: str, body: CommandAction, rt: RuntimeDep, actor: Closer
 ) -> dict[str, Any]:
-    async with rt.db.write() as session:
-        incident = await flow.command(session, incident_id, body, context(rt, actor))
-        return await incident_full(session, incident, rt.clock.now())
+    ctx = context(rt, actor)
+    return await _change(rt, lambda session: flow.command(session, incident_id, body, ctx))
 
 
 @router.post("/incidents/{incident_id}/escalation")
 async def escalate(
     incident_id: str, body: Reason, rt: RuntimeDep, actor: Overseer
 ) -> dict[str, Any]:
-    async with rt.db.write() as session:
-        incident = await flow.escalate(session, incident_id, body.reason, context(rt, actor))
-        return await incident_full(session, incident, rt.clock.now())
+    ctx = context(rt, actor)
+    return await _change(rt, lambda session: flow.escalate(session, incident_id, body.reason, ctx))
 
 
 @router.post("/incidents/{incident_id}/classification")
 async def classify(
     incident_id: str, body: ClassificationOverride, rt: RuntimeDep, actor: Classifier
 ) -> dict[str, Any]:
-    async with rt.db.write() as session:
-        incident = await flow.override_classification(
-            session, incident_id, body, context(rt, actor)
-        )
-        return await incident_full(session, incident, rt.clock.now())
+    ctx = context(rt, actor)
+    return await _change(
+        rt, lambda session: flow.override_classification(session, incident_id, body, ctx)
+    )
 
 
 @router.post("/incidents/{incident_id}/close")
 async def close(incident_id: str, body: Reason, rt: RuntimeDep, actor: Closer) -> dict[str, Any]:
-    async with rt.db.write() as session:
-        incident = await flow.close(session, incident_id, body.reason, context(rt, actor))
-        return await incident_full(session, incident, rt.clock.now())
+    ctx = context(rt, actor)
+    return await _change(rt, lambda session: flow.close(session, incident_id, body.reason, ctx))
 
 
 @router.get("/incidents/{incident_id}/timeline")
@@ -195,8 +195,6 @@ async def timeline(incident_id: str, rt: RuntimeDep, actor: PrincipalDep) -> dic
                 .order_by(AuditEntry.at)
             )
         ).scalars()
-        from app.events.log import to_wire
-
         entries: list[dict[str, Any]] = [{"kind": "event", **to_wire(e)} for e in events]
         for a in audits:
             entries.append(

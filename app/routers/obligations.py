@@ -70,21 +70,15 @@ async def list_obligations(
         stmt = stmt.where(Obligation.due_at < due_before)
     if incident:
         stmt = stmt.where(Obligation.incident_id == incident)
-    if cursor:
-        stmt = stmt.where(
-            pagination.after(cursor, Obligation.due_at, Obligation.id, descending=False)
-        )
-    stmt = stmt.order_by(Obligation.due_at, Obligation.id).limit(limit + 1)
+    stmt = pagination.keyset(
+        stmt, cursor, Obligation.due_at, Obligation.id, limit=limit, descending=False
+    )
     async with rt.db.read() as session:
-        rows = list((await session.execute(stmt)).scalars())
-    page = rows[:limit]
+        page, next_cursor = pagination.cut(
+            (await session.execute(stmt)).scalars().all(), limit, "due_at"
+        )
     now = rt.clock.now()
-    return {
-        "items": [flow.view(o, now) for o in page],
-        "next_cursor": pagination.encode(page[-1].due_at, page[-1].id)
-        if len(rows) > limit
-        else None,
-    }
+    return {"items": [flow.view(o, now) for o in page], "next_cursor": next_cursor}
 
 
 @router.get("/obligations/{obligation_id}")

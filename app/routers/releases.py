@@ -2,14 +2,16 @@
 
 from __future__ import annotations
 
+from collections.abc import Awaitable, Callable
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Body, Depends, Header, Query, Response
+from fastapi import APIRouter, Body, Depends, Query, Response
 from sqlalchemy import select
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import pagination
 from app.auth import Principal
-from app.deps import PrincipalDep, RuntimeDep, require
+from app.deps import IdempotencyKey, PrincipalDep, RuntimeDep, require
 from app.models.releases import Release
 from app.rules.releases import STATUSES, STEP_ROLES, FlowStep, ReleaseKind, StepKind
 from app.runtime import Runtime
@@ -38,6 +40,15 @@ def _ctx(rt: Runtime, actor: Principal) -> flow.Context:
     return flow.Context(actor=actor, clock=rt.clock, public_url=rt.settings.public_url)
 
 
+async def _act(
+    rt: Runtime, actor: Principal, act: Callable[[AsyncSession, flow.Context], Awaitable[Release]]
+) -> dict[str, Any]:
+    """One act on a release in one transaction, answered with the release as it now stands."""
+    async with rt.db.write() as session:
+        release = await act(session, _ctx(rt, actor))
+        return await flow.view_one(session, release)
+
+
 async def _draft(
     rt: Runtime,
     actor: Principal,
@@ -50,7 +61,7 @@ async def _draft(
         release, created = await flow.create(
             session, body, _ctx(rt, actor), incident_id=incident_id, idempotency_key=idempotency_key
         )
-        view = await flow.view_one(session, release, rt.clock.now())
+        view = await flow.view_one(session, release)
     if not created:
         response.status_code = 200
     return view
@@ -63,7 +74,7 @@ async def draft_on_incident(
     rt: RuntimeDep,
     actor: Drafter,
     response: Response,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     return await _draft(rt, actor, body, response, incident_id, idempotency_key)
 
@@ -74,7 +85,7 @@ async def draft(
     rt: RuntimeDep,
     actor: Drafter,
     response: Response,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     return await _draft(rt, actor, body, response, None, idempotency_key)
 
@@ -83,25 +94,20 @@ async def draft(
 async def edit(
     release_id: str, body: ReleaseEdit, rt: RuntimeDep, actor: Drafter
 ) -> dict[str, Any]:
-    async with rt.db.write() as session:
-        release = await flow.edit(session, release_id, body, _ctx(rt, actor))
-        return await flow.view_one(session, release, rt.clock.now())
+    return await _act(rt, actor, lambda s, ctx: flow.edit(s, release_id, body, ctx))
 
 
 @router.post("/releases/{release_id}/submit")
 async def submit(release_id: str, rt: RuntimeDep, actor: Submitter) -> dict[str, Any]:
-    async with rt.db.write() as session:
-        release = await flow.submit(session, release_id, _ctx(rt, actor))
-        return await flow.view_one(session, release, rt.clock.now())
+    return await _act(rt, actor, lambda s, ctx: flow.submit(s, release_id, ctx))
 
 
 @router.post("/releases/{release_id}/review")
 async def review(release_id: str, body: Review, rt: RuntimeDep, actor: Reviewer) -> dict[str, Any]:
-    async with rt.db.write() as session:
-        release = await flow.review(
-            session, release_id, _ctx(rt, actor), passed=body.passed, note=body.note
-        )
-        return await flow.view_one(session, release, rt.clock.now())
+    passed, note = body.passed, body.note
+    return await _act(
+        rt, actor, lambda s, ctx: flow.review(s, release_id, ctx, passed=passed, note=note)
+    )
 
 
 @router.post("/releases/{release_id}/approve")
@@ -111,11 +117,8 @@ async def approve(
     actor: Approver,
     body: Annotated[Note | None, Body()] = None,
 ) -> dict[str, Any]:
-    async with rt.db.write() as session:
-        release = await flow.approve(
-            session, release_id, _ctx(rt, actor), note=body.note if body else ""
-        )
-        return await flow.view_one(session, release, rt.clock.now())
+    note = body.note if body else ""
+    return await _act(rt, actor, lambda s, ctx: flow.approve(s, release_id, ctx, note=note))
 
 
 @router.post("/releases/{release_id}/cosign")
@@ -125,25 +128,18 @@ async def cosign(
     actor: CoSigner,
     body: Annotated[Note | None, Body()] = None,
 ) -> dict[str, Any]:
-    async with rt.db.write() as session:
-        release = await flow.cosign(
-            session, release_id, _ctx(rt, actor), note=body.note if body else ""
-        )
-        return await flow.view_one(session, release, rt.clock.now())
+    note = body.note if body else ""
+    return await _act(rt, actor, lambda s, ctx: flow.cosign(s, release_id, ctx, note=note))
 
 
 @router.post("/releases/{release_id}/reject")
 async def reject(release_id: str, body: Reason, rt: RuntimeDep, actor: Actor) -> dict[str, Any]:
-    async with rt.db.write() as session:
-        release = await flow.reject(session, release_id, body.reason, _ctx(rt, actor))
-        return await flow.view_one(session, release, rt.clock.now())
+    return await _act(rt, actor, lambda s, ctx: flow.reject(s, release_id, body.reason, ctx))
 
 
 @router.post("/releases/{release_id}/publish")
 async def publish(release_id: str, rt: RuntimeDep, actor: Publisher) -> dict[str, Any]:
-    async with rt.db.write() as session:
-        release = await flow.publish(session, release_id, _ctx(rt, actor))
-        return await flow.view_one(session, release, rt.clock.now())
+    return await _act(rt, actor, lambda s, ctx: flow.publish(s, release_id, ctx))
 
 
 @router.post("/releases/{release_id}/retract")
@@ -158,7 +154,7 @@ async def retract(
     published: withdraws it (200)."""
     async with rt.db.write() as session:
         release, created = await flow.retract(session, release_id, body.reason, _ctx(rt, actor))
-        view = await flow.view_one(session, release, rt.clock.now())
+        view = await flow.view_one(session, release)
     response.status_code = 201 if created else 200
     return view
 
@@ -183,26 +179,22 @@ async def list_releases(
         stmt = stmt.where(Release.kind == kind.value)
     if org:
         stmt = stmt.where(Release.org_id == org)
-    if cursor:
-        stmt = stmt.where(pagination.after(cursor, Release.created_at, Release.id, descending=True))
-    stmt = stmt.order_by(Release.created_at.desc(), Release.id.desc()).limit(limit + 1)
+    stmt = pagination.keyset(
+        stmt, cursor, Release.created_at, Release.id, limit=limit, descending=True
+    )
     async with rt.db.read() as session:
-        rows = list((await session.execute(stmt)).scalars())
-        page = rows[:limit]
-        items = await flow.views(session, page, rt.clock.now())
-    return {
-        "items": items,
-        "next_cursor": pagination.encode(page[-1].created_at, page[-1].id)
-        if len(rows) > limit
-        else None,
-    }
+        page, next_cursor = pagination.cut(
+            (await session.execute(stmt)).scalars().all(), limit, "created_at"
+        )
+        items = await flow.views(session, page)
+    return {"items": items, "next_cursor": next_cursor}
 
 
 @router.get("/releases/{release_id}")
 async def get_release(release_id: str, rt: RuntimeDep, actor: PrincipalDep) -> dict[str, Any]:
     async with rt.db.read() as session:
         release = await flow.get_visible(session, release_id, actor)
-        return await flow.view_one(session, release, rt.clock.now())
+        return await flow.view_one(session, release)
 
 
 @router.get("/orgs/{org_id}/release-flow")

@@ -15,6 +15,8 @@ from app.workflows import records
 router = APIRouter(prefix="/api/v1", tags=["records"])
 
 Format = Annotated[str | None, Query(pattern="^(json|csv|html)$")]
+# The Measures date from 2016: no year before them has records to report.
+Year = Annotated[int, Query(ge=2016, le=2100)]
 
 
 def wants(request: Request, fmt: str, explicit: str | None) -> bool:
@@ -59,15 +61,16 @@ async def annual(
     request: Request,
     rt: RuntimeDep,
     actor: PrincipalDep,
-    year: Annotated[int, Query(ge=2016, le=2100)],
+    year: Year,
     org: Annotated[str | None, Query(max_length=64)] = None,
     format: Format = None,
 ) -> dict[str, Any] | Response:
     async with rt.db.read() as session:
-        org_id = await records.org_for_report(session, org, actor)
-        report = await records.annual_report(session, year, org_id, actor, rt.clock.now())
+        report = await records.annual_report(session, year, org, actor, rt.clock.now())
     if wants(request, "csv", format):
         return csv_response(
-            records.REPORT_COLUMNS, records.report_rows(report), f"annual-{org_id}-{year}.csv"
+            records.REPORT_COLUMNS,
+            records.report_rows(report),
+            f"annual-{report['org']['id']}-{year}.csv",
         )
     return report

@@ -5,16 +5,16 @@ from __future__ import annotations
 from collections.abc import Awaitable, Callable
 from typing import Annotated, Any, TypeVar
 
-from fastapi import APIRouter, Depends, Header, Query, Request, Response
+from fastapi import APIRouter, Depends, Query, Request, Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import idempotency
 from app.auth import Principal
-from app.deps import PrincipalDep, RuntimeDep, context, require
+from app.deps import IdempotencyKey, PrincipalDep, RuntimeDep, context, require
 from app.idempotency import R
 from app.models.people import InterviewRequest, Spokesperson
-from app.routers.reports import csv_response, wants
+from app.routers.reports import Year, csv_response, wants
 from app.runtime import Runtime
 from app.schemas.people import (
     InterviewAccept,
@@ -23,6 +23,7 @@ from app.schemas.people import (
     SpokespersonCreate,
     SpokespersonRemove,
 )
+from app.views import org_ref
 from app.workflows import obligations
 from app.workflows import people as flow
 
@@ -31,7 +32,6 @@ router = APIRouter(prefix="/api/v1", tags=["spokespersons and interviews"])
 Personnel = Annotated[Principal, Depends(require("approver", "info_office", "admin"))]
 PressOffice = Annotated[Principal, Depends(require("drafter", "approver", "info_office"))]
 Decider = Annotated[Principal, Depends(require("approver", "info_office"))]
-IdempotencyKey = Annotated[str | None, Header(max_length=200)]
 T = TypeVar("T")
 
 
@@ -73,7 +73,7 @@ async def annual_list(
     request: Request,
     rt: RuntimeDep,
     actor: PrincipalDep,
-    year: Annotated[int, Query(ge=2016, le=2100)],
+    year: Year,
     format: Annotated[str | None, Query(pattern="^(json|csv)$")] = None,
 ) -> dict[str, Any] | Response:
     """Art. 9: the year's list of spokespersons and press assistants, organ by organ."""
@@ -87,7 +87,7 @@ async def annual_list(
         entry = organs.setdefault(
             org.id,
             {
-                "org": {"id": org.id, "name_zh": org.name_zh, "name_en": org.name_en},
+                "org": org_ref(org),
                 "division_code": org.division_code,
                 "spokespersons": [],
                 "press_assistants": [],

@@ -9,16 +9,15 @@ token and stays within its jurisdiction.
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import timedelta
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 from pydantic import BaseModel
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import idempotency
 from app.auth import Principal
-from app.deps import PrincipalDep, RuntimeDep, require
+from app.deps import IdempotencyKey, PrincipalDep, RuntimeDep, require
 from app.models.warnings import EarlyWarning
 from app.rules.releases import STEP_ROLES, StepKind
 from app.runtime import Runtime
@@ -32,16 +31,14 @@ Publisher = Annotated[Principal, Depends(require(*sorted(STEP_ROLES[StepKind.pub
 
 CAP_MEDIA_TYPE = "application/cap+xml"
 ATOM_MEDIA_TYPE = "application/atom+xml"
-IdempotencyKey = Annotated[str | None, Header(max_length=200)]
 
 
 def _ctx(rt: Runtime, actor: Principal) -> flow.Context:
-    return flow.Context(
-        actor=actor,
-        clock=rt.clock,
-        public_url=rt.settings.public_url,
-        future_tolerance=timedelta(seconds=rt.settings.future_tolerance_seconds),
-    )
+    return flow.Context(actor=actor, clock=rt.clock, public_url=rt.settings.public_url)
+
+
+async def _shown(rt: Runtime, session: AsyncSession, warning: EarlyWarning) -> dict[str, Any]:
+    return await flow.view(session, warning, rt.settings.public_url, rt.clock.now())
 
 
 async def _create(
@@ -68,7 +65,7 @@ async def _create(
         )
         if not created:
             response.status_code = 200
-        return await flow.view(session, warning, rt.settings.public_url, rt.clock.now())
+        return await _shown(rt, session, warning)
 
 
 @router.post("/warnings", status_code=201)
@@ -116,7 +113,7 @@ async def cap(warning_id: str, rt: RuntimeDep) -> Response:
 async def get_one(warning_id: str, rt: RuntimeDep, actor: PrincipalDep) -> dict[str, Any]:
     async with rt.db.read() as session:
         warning = await flow.get_visible(session, warning_id, actor)
-        return await flow.view(session, warning, rt.settings.public_url, rt.clock.now())
+        return await _shown(rt, session, warning)
 
 
 @router.post("/warnings/{warning_id}/update", status_code=201)
@@ -164,7 +161,7 @@ async def publish(warning_id: str, rt: RuntimeDep, actor: Publisher) -> dict[str
     """The last step of the message's release work flow, announced as `warning.published`."""
     async with rt.db.write() as session:
         warning = await flow.publish(session, warning_id, _ctx(rt, actor))
-        return await flow.view(session, warning, rt.settings.public_url, rt.clock.now())
+        return await _shown(rt, session, warning)
 
 
 @router.get("/feeds/warnings.atom", response_class=Response)

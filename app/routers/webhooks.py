@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from typing import Annotated, Any
 
-from fastapi import APIRouter, Depends, Header, Query, Response
+from fastapi import APIRouter, Depends, Query, Response
 
+from app import idempotency
 from app.auth import Principal
-from app.deps import RuntimeDep, require
+from app.deps import IdempotencyKey, RuntimeDep, require
+from app.errors import invalid
 from app.publishing import delivery, policy
 from app.publishing.delivery import Resolver
 from app.runtime import Runtime
@@ -34,7 +36,7 @@ async def _checked_url(url: str, rt: Runtime, resolve: Resolver) -> str:
             url, allow_private=rt.settings.allow_private_webhooks, resolve=resolve
         )
     except policy.InvalidWebhookUrl as exc:
-        raise flow.url_refused(exc) from None
+        raise invalid("url", exc.reason) from None
 
 
 def _wake_worker(rt: Runtime) -> None:
@@ -50,20 +52,20 @@ async def create_webhook(
     actor: Admin,
     response: Response,
     resolve: ResolverDep,
-    idempotency_key: Annotated[str | None, Header(max_length=200)] = None,
+    idempotency_key: IdempotencyKey = None,
 ) -> dict[str, Any]:
     """Subscribe a publisher; the signing `secret` is in this answer only."""
     url = await _checked_url(body.url, rt, resolve)
+    box = box_for(rt.settings)
     async with rt.db.write() as session:
-        box = box_for(rt.settings)
-        sub, created = await flow.create(
+        sub, created = await idempotency.replay_or_make(
             session,
+            idempotency_key,
+            f"webhooks:{actor.org_id}",
             body,
-            url=url,
-            actor=actor,
+            find=lambda prior: flow.get_visible(session, prior, actor),
+            make=lambda: flow.create(session, body, url=url, actor=actor, clock=rt.clock, box=box),
             clock=rt.clock,
-            box=box,
-            idempotency_key=idempotency_key,
         )
         view = flow.subscription_view(sub)
         secret = box.open(sub.secret)

@@ -47,7 +47,8 @@ class DayCount:
     estimated: bool
 
 
-def _require_aware(at: datetime, name: str = "datetime") -> datetime:
+def aware_utc(at: datetime, name: str = "datetime") -> datetime:
+    """`at` in UTC; a naive datetime is refused, since guessing its zone could move a due time."""
     if at.tzinfo is None or at.utcoffset() is None:
         raise ValueError(f"{name} must be timezone-aware (UTC), got naive {at!r}")
     return at.astimezone(UTC)
@@ -55,7 +56,7 @@ def _require_aware(at: datetime, name: str = "datetime") -> datetime:
 
 def local_date(at: datetime) -> date:
     """The Asia/Shanghai calendar date of an instant (2026-09-30T17:00Z is 1 Oct)."""
-    return _require_aware(at).astimezone(SHANGHAI).date()
+    return aware_utc(at).astimezone(SHANGHAI).date()
 
 
 def end_of_day(d: date) -> datetime:
@@ -170,17 +171,16 @@ def due_day(due: datetime) -> date:
     A due at exactly 24:00 local (00:00 the next day) belongs to the day it ends,
     not to the next one; any other instant belongs to its own local date.
     """
-    local = _require_aware(due, "due").astimezone(SHANGHAI)
+    local = aware_utc(due, "due").astimezone(SHANGHAI)
     if local.time() == time(0):
         return local.date() - _ONE_DAY
     return local.date()
 
 
-def previous_working_day_end(due: datetime) -> DayCount:
-    """End of the last working day before the day a due time closes.
+def previous_working_day_end(due: datetime, n: int = 1) -> DayCount:
+    """End of the working day n working days before the day a due time closes.
 
-    Used for the one-working-day reminder of day-scale obligations: a due at the
-    end of Thu 8 Oct 2026 (first day back after National Day) is reminded at the
-    end of Wed 30 Sep.
+    The working-day reminder of day-scale obligations: a due at the end of Thu
+    8 Oct 2026 (first day back after National Day) is reminded at the end of Wed 30 Sep.
     """
-    return working_days_before(due_day(due), 1)
+    return working_days_before(due_day(due), n)

@@ -102,7 +102,7 @@ def approval_needed(host: Host, *, major_matter: bool = False) -> Requirement:
     """Art. 31(1): the provincial government's conference is held after the deputy governor
     in charge approves it; a major matter needs the governor."""
     if _government_side(host) and host.division_level == "province":
-        who = Approver.governor if major_matter else Approver.deputy_governor_in_charge
+        who = required_approver(major_matter=major_matter)
         return Requirement(
             True,
             "Art. 31(1)",

@@ -148,15 +148,12 @@ def load_divisions(rows: Iterable[Mapping[str, str]]) -> DivisionTree:
     """Build the tree from CSV rows (code,name_zh,name_en,level,parent_code), adding Gui'an."""
     divisions = []
     for row in rows:
-        level = row["level"].strip()
-        if level not in DIVISION_LEVELS:
-            raise ValueError(f"division {row['code']}: unknown level {level!r}")
         divisions.append(
             Division(
                 code=row["code"].strip(),
                 name_zh=row["name_zh"].strip(),
                 name_en=row["name_en"].strip(),
-                level=cast(DivisionLevel, level),
+                level=cast(DivisionLevel, row["level"].strip()),  # checked by Division
                 parent_code=(row.get("parent_code") or "").strip() or None,
             )
         )

@@ -16,9 +16,10 @@ from types import MappingProxyType
 
 from app.rules.calendar import (
     DayCount,
-    due_day,
+    aware_utc,
     end_of_quarter,
     one_month_after,
+    previous_working_day_end,
     working_days_after,
     working_days_before,
 )
@@ -186,12 +187,6 @@ _ART_24_CATEGORIES = frozenset({Category.natural_disaster, Category.accident})
 _MAJOR_LEVELS = frozenset({Level.I, Level.II})
 
 
-def _utc(at: datetime, name: str) -> datetime:
-    if at.tzinfo is None or at.utcoffset() is None:
-        raise ValueError(f"{name} must be timezone-aware (UTC), got naive {at!r}")
-    return at.astimezone(UTC)
-
-
 def _iso(at: datetime) -> str:
     return at.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
 
@@ -235,7 +230,9 @@ def known_major_at(facts: IncidentClockFacts) -> datetime:
     than guessed, since guessing could set a due time in the past.
     """
     times = [
-        _utc(facts.known_at[lv], f"known_at[{lv}]") for lv in _MAJOR_LEVELS if lv in facts.known_at
+        aware_utc(facts.known_at[lv], f"known_at[{lv}]")
+        for lv in _MAJOR_LEVELS
+        if lv in facts.known_at
     ]
     if not times:
         raise ValueError(f"incident at level {facts.level} has no known_at for level II or above")
@@ -246,8 +243,8 @@ def first_release_due(
     occurred_at: datetime, known_major: datetime, windows: Windows = DEFAULT_WINDOWS
 ) -> ObligationSpec:
     """Art. 23: first release 3 h after the event, or 1 h after a late report, if later."""
-    occurred_at = _utc(occurred_at, "occurred_at")
-    known_major = _utc(known_major, "known_major")
+    occurred_at = aware_utc(occurred_at, "occurred_at")
+    known_major = aware_utc(known_major, "known_major")
     on_time = occurred_at + windows.first_release
     late = known_major + windows.late_report_grace
     # Ties go to the 3 h rule: a report exactly at the crossover is not late.
@@ -265,8 +262,8 @@ def press_conference_due(
     occurred_at: datetime, known_major: datetime, windows: Windows = DEFAULT_WINDOWS
 ) -> ObligationSpec:
     """Art. 23: a press conference within 24 h of the event (or 1 h after a later report)."""
-    occurred_at = _utc(occurred_at, "occurred_at")
-    known_major = _utc(known_major, "known_major")
+    occurred_at = aware_utc(occurred_at, "occurred_at")
+    known_major = aware_utc(known_major, "known_major")
     on_time = occurred_at + windows.press_conference
     late = known_major + windows.conference_late_grace
     if late > on_time:
@@ -281,7 +278,7 @@ def press_conference_due(
 
 def opinion_response_due(marked_at: datetime, windows: Windows = DEFAULT_WINDOWS) -> ObligationSpec:
     """Art. 25: once a major online public opinion has formed, release at once (1 h by default)."""
-    marked_at = _utc(marked_at, "public_opinion_major_at")
+    marked_at = aware_utc(marked_at, "public_opinion_major_at")
     reason = (
         f"major public opinion marked at {_iso(marked_at)}, "
         f"due {_span(windows.opinion_response)} after"
@@ -294,7 +291,7 @@ def opinion_response_due(marked_at: datetime, windows: Windows = DEFAULT_WINDOWS
 def disaster_summary_due(closed_at: datetime, windows: Windows = DEFAULT_WINDOWS) -> ObligationSpec:
     """Art. 24: causes, losses and relief of an I/II disaster or accident, after closing."""
     n = windows.disaster_summary_working_days
-    count = working_days_after(_utc(closed_at, "closed_at"), n)
+    count = working_days_after(aware_utc(closed_at, "closed_at"), n)
     return _days_spec(
         ObligationKind.disaster_summary,
         count,
@@ -347,8 +344,9 @@ def follow_up_due(
     A breach is flagged, not an Art. 39 matter by default (see escalates_to_accountability).
     """
     candidates: list[tuple[datetime, str]] = []
+    published = None
     if last_publication_at is not None:
-        published = _utc(last_publication_at, "last_publication_at")
+        published = aware_utc(last_publication_at, "last_publication_at")
         candidates.append(
             (
                 published + windows.follow_up_after_publication,
@@ -357,10 +355,8 @@ def follow_up_due(
             )
         )
     if significant_change_at is not None:
-        changed = _utc(significant_change_at, "significant_change_at")
-        if last_publication_at is None or changed > _utc(
-            last_publication_at, "last_publication_at"
-        ):
+        changed = aware_utc(significant_change_at, "significant_change_at")
+        if published is None or changed > published:
             candidates.append(
                 (
                     changed + windows.follow_up_after_change,
@@ -377,7 +373,7 @@ def follow_up_due(
 def regular_info_due(reviewed_at: datetime, windows: Windows = DEFAULT_WINDOWS) -> ObligationSpec:
     """Art. 20: regular government information, 5 working days after production and review."""
     n = windows.regular_info_working_days
-    count = working_days_after(_utc(reviewed_at, "reviewed_at"), n)
+    count = working_days_after(aware_utc(reviewed_at, "reviewed_at"), n)
     return _days_spec(
         ObligationKind.regular_info, count, f"{n} working days after review at {_iso(reviewed_at)}"
     )
@@ -388,7 +384,7 @@ def media_supervision_due(
 ) -> ObligationSpec:
     """Art. 20: the investigation result of a media-supervision matter (5 working days default)."""
     n = windows.media_supervision_working_days
-    count = working_days_after(_utc(registered_at, "registered_at"), n)
+    count = working_days_after(aware_utc(registered_at, "registered_at"), n)
     return _days_spec(
         ObligationKind.media_supervision,
         count,
@@ -407,7 +403,7 @@ def conference_filing_due(
     The conference day itself does not count: Mon 12 Oct 2026 → end of Tue 29 Sep.
     """
     n = windows.conference_filing_working_days
-    conference_at = _utc(conference_at, "conference_at")
+    conference_at = aware_utc(conference_at, "conference_at")
     count = working_days_before(conference_at, n)
     spec = _days_spec(
         ObligationKind.conference_filing,
@@ -419,7 +415,7 @@ def conference_filing_due(
 
 def spokesperson_change_due(changed_at: datetime) -> ObligationSpec:
     """Art. 9: an organ reports a changed spokesperson or press assistant within one month."""
-    count = one_month_after(_utc(changed_at, "changed_at"))
+    count = one_month_after(aware_utc(changed_at, "changed_at"))
     return _days_spec(
         ObligationKind.spokesperson_change,
         count,
@@ -429,7 +425,7 @@ def spokesperson_change_due(changed_at: datetime) -> ObligationSpec:
 
 def routine_conference_due(at: datetime) -> ObligationSpec:
     """Art. 29: a department under the routine system holds a conference at least once a quarter."""
-    due_at = end_of_quarter(_utc(at, "at"))
+    due_at = end_of_quarter(aware_utc(at, "at"))
     return _spec(ObligationKind.routine_conference, due_at, reason="last day of the quarter")
 
 
@@ -458,7 +454,7 @@ def reminder_times(
         due_at, scale = spec.due_at, spec.scale
     else:
         due_at, scale = spec
-    due_at = _utc(due_at, "due_at")
+    due_at = aware_utc(due_at, "due_at")
 
     reminders: dict[str, datetime] = {}
     if scale == Scale.hours:
@@ -466,11 +462,11 @@ def reminder_times(
             reminders[_reminder_name(before)] = due_at - before
     elif windows.reminder_working_days > 0:
         n = windows.reminder_working_days
-        reminders[f"{n}wd"] = working_days_before(due_day(due_at), n).at
+        reminders[f"{n}wd"] = previous_working_day_end(due_at, n).at
 
     out = sorted(reminders.items(), key=lambda item: (item[1], item[0]))
     if now is not None:
-        cutoff = _utc(now, "now")
+        cutoff = aware_utc(now, "now")
         out = [(name, at) for name, at in out if at >= cutoff]
     return out
 

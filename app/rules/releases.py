@@ -165,10 +165,6 @@ def missing_elements(kind: ReleaseKind, facts: Mapping[str, Any] | None) -> list
     ]
 
 
-def carries_every_element(kind: ReleaseKind, facts: Mapping[str, Any] | None) -> bool:
-    return not missing_elements(kind, facts)
-
-
 # -- consistency (Art. 16) ----------------------------------------------------------------
 
 Relation = Literal["equal", "at_least"]
@@ -600,9 +596,7 @@ def obligations_met(
     kind: ReleaseKind, facts: Mapping[str, Any] | None, *, on_incident: bool
 ) -> tuple[str, ...]:
     """The obligation kinds a publication of this kind meets."""
-    met = list(_MEETS.get(kind, ()))
-    if kind in REQUIRED_ELEMENTS and not carries_every_element(kind, facts):
-        met = []
+    met = [] if missing_elements(kind, facts) else list(_MEETS.get(kind, ()))
     if on_incident:
         # Art. 25: once a major public opinion has formed, any release on the incident answers.
         met.append("opinion_response")

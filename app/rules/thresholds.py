@@ -450,10 +450,6 @@ NAMED_CRITERIA: tuple[NamedCriterion, ...] = (
     ),
 )  # fmt: skip
 
-NAMED_CRITERIA_BY_KEY: Mapping[str, NamedCriterion] = MappingProxyType(
-    {c.key: c for c in NAMED_CRITERIA}
-)
-
 
 def named_criteria(category: Category, subtype: str | None) -> tuple[NamedCriterion, ...]:
     """The pick-list: a subtype's criteria plus the category-wide ones.

@@ -101,12 +101,10 @@ async def fire_due(
     """Fire every timer with fire_at <= clock.now(), `limit` per transaction, oldest first."""
     report = FireReport()
     while True:
-        batch = FireReport()
         now = clock.now()
-        fire_ats: list[datetime] = []
         for attempt in range(_DEADLOCK_RETRIES):
             batch = FireReport()
-            fire_ats = []
+            fire_ats: list[datetime] = []
             try:
                 async with db.write() as session:
                     seen = await _fire_batch(

@@ -6,28 +6,9 @@ from typing import Annotated, Literal
 
 from pydantic import AwareDatetime, Field
 
+from app.publishing.cap import CapCategory, CapCertainty, CapResponseType, CapUrgency, Colour
 from app.schemas.incidents import Strict
 
-Colour = Literal["red", "orange", "yellow", "blue"]
-CapCategory = Literal[
-    "Geo",
-    "Met",
-    "Safety",
-    "Security",
-    "Rescue",
-    "Fire",
-    "Health",
-    "Env",
-    "Transport",
-    "Infra",
-    "CBRNE",
-    "Other",
-]
-Urgency = Literal["Immediate", "Expected", "Future", "Past", "Unknown"]
-Certainty = Literal["Observed", "Likely", "Possible", "Unlikely", "Unknown"]
-ResponseType = Literal[
-    "Shelter", "Evacuate", "Prepare", "Execute", "Avoid", "Monitor", "Assess", "AllClear", "None"
-]
 Channel = Literal["website", "weibo", "wechat", "client"]
 DivisionCode = Annotated[str, Field(min_length=1, max_length=12)]
 
@@ -47,9 +28,9 @@ class WarningCreate(Strict):
     description: str = Field(min_length=1, max_length=20_000)
     headline: str | None = Field(default=None, max_length=500)
     category: CapCategory = "Other"
-    urgency: Urgency = "Expected"
-    certainty: Certainty = "Likely"
-    response_types: list[ResponseType] = Field(default_factory=list, max_length=9)
+    urgency: CapUrgency = "Expected"
+    certainty: CapCertainty = "Likely"
+    response_types: list[CapResponseType] = Field(default_factory=list, max_length=9)
     incident_id: str | None = Field(default=None, max_length=40)
     channels: list[Channel] = Field(default_factory=_website, min_length=1)
 
@@ -65,9 +46,9 @@ class WarningUpdate(Strict):
     instruction: str | None = Field(default=None, min_length=1, max_length=20_000)
     description: str | None = Field(default=None, min_length=1, max_length=20_000)
     headline: str | None = Field(default=None, max_length=500)
-    urgency: Urgency | None = None
-    certainty: Certainty | None = None
-    response_types: list[ResponseType] | None = Field(default=None, max_length=9)
+    urgency: CapUrgency | None = None
+    certainty: CapCertainty | None = None
+    response_types: list[CapResponseType] | None = Field(default=None, max_length=9)
     reason: str = Field(min_length=1, max_length=2000)
     channels: list[Channel] = Field(default_factory=_website, min_length=1)
 

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 from app import directory
 from app.auth import Principal
 from app.clock import iso
-from app.db import dialect_name, fetch
+from app.db import fetch
 from app.errors import Problem, conflict, forbidden, invalid, not_found
 from app.events import log
 from app.ids import new_id
@@ -37,6 +37,7 @@ from app.schemas.conferences import (
     ConferenceHold,
     MaterialCreate,
 )
+from app.views import load_orgs
 from app.workflows import obligations
 from app.workflows.incidents import Context, get_visible
 from app.workflows.people import may_act_for, org_visible
@@ -106,6 +107,17 @@ async def _materials(session: AsyncSession, conference_id: str) -> list[Conferen
     return list(rows.scalars())
 
 
+async def _count(
+    session: AsyncSession, model: type[ConferenceMaterial] | type[CoverageItem], conference_id: str
+) -> int:
+    """How many rows the conference has already: the next one's position follows them."""
+    return (
+        await session.scalar(
+            select(func.count()).select_from(model).where(model.conference_id == conference_id)
+        )
+    ) or 0
+
+
 def _missing_problem(missing: Sequence[rules.MaterialKind], action: str) -> Problem:
     names = ", ".join(rules.MATERIAL_LABELS[m].en for m in missing)
     return Problem(
@@ -150,8 +162,10 @@ async def schedule(session: AsyncSession, body: ConferenceCreate, ctx: Context) 
         raise invalid("scheduled_at", "is in the past; a conference is scheduled ahead")
     if body.scheduled_at > now + HORIZON:
         raise invalid("scheduled_at", "is more than a year ahead")
+    named = {s.org_id for s in body.speakers if s.org_id is not None}
+    known = set(await session.scalars(select(Org.id).where(Org.id.in_(named)))) if named else set()
     for i, speaker in enumerate(body.speakers):
-        if speaker.org_id is not None and await session.get(Org, speaker.org_id) is None:
+        if speaker.org_id is not None and speaker.org_id not in known:
             raise invalid(f"speakers[{i}].org_id", f"unknown organ {speaker.org_id!r}")
     incident: Incident | None = None
     if body.incident_id is not None:
@@ -262,7 +276,7 @@ async def add_material(
     material = ConferenceMaterial(
         id=new_id("mat"),
         conference_id=conference.id,
-        position=len(await _materials(session, conference.id)) + 1,
+        position=await _count(session, ConferenceMaterial, conference.id) + 1,
         kind=body.kind.value,
         title=body.title,
         body=body.body,
@@ -334,11 +348,8 @@ async def hold(
     conference.held_at = now
     await session.flush()
     if conference.incident_id is not None:
-        if dialect_name(session) == "postgresql":
-            # Its clocks are settled one writer at a time, as the incident workflows do.
-            await session.execute(
-                select(Incident.id).where(Incident.id == conference.incident_id).with_for_update()
-            )
+        # Its clocks are settled one writer at a time, as the incident workflows do.
+        await fetch(session, Incident, conference.incident_id, for_update=True)
         # Art. 23: a press conference on an I/II incident within 24 hours.
         await obligations.meet_for(
             session,
@@ -370,17 +381,13 @@ async def evaluate(
             raise invalid(f"coverage[{i}].published_at", "is in the future")
         if item.published_at is not None and item.published_at < now - HORIZON:
             raise invalid(f"coverage[{i}].published_at", "is more than a year ago")
-    recorded = await session.scalar(
-        select(func.count())
-        .select_from(CoverageItem)
-        .where(CoverageItem.conference_id == conference.id)
-    )
+    recorded = await _count(session, CoverageItem, conference.id)
     for i, item in enumerate(body.coverage):
         session.add(
             CoverageItem(
                 id=new_id("cov"),
                 conference_id=conference.id,
-                position=(recorded or 0) + i + 1,
+                position=recorded + i + 1,
                 outlet=item.outlet,
                 medium=item.medium,
                 title=item.title,
@@ -444,14 +451,7 @@ async def conference_views(
     if not conferences:
         return []
     ids = [c.id for c in conferences]
-    hosts = {
-        o.id: o
-        for o in (
-            await session.execute(
-                select(Org).where(Org.id.in_({c.host_org_id for c in conferences}))
-            )
-        ).scalars()
-    }
+    hosts = await load_orgs(session, (c.host_org_id for c in conferences))
     speakers: dict[str, list[ConferenceSpeaker]] = {i: [] for i in ids}
     for s in (
         await session.execute(

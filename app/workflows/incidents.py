@@ -29,8 +29,8 @@ from app.models import (
 )
 from app.rules import classification as rules_classification
 from app.rules import routing as rules_routing
-from app.rules.levels import Category, Level, at_least, rank
-from app.rules.thresholds import DEFAULT_SUBTYPE, FIGURE_NAMES, SUBTYPES
+from app.rules.levels import Category, Level, at_least, max_level, rank
+from app.rules.thresholds import FIGURE_NAMES, SUBTYPES, UnknownSubtype, resolve_subtype
 from app.schemas.incidents import (
     ClassificationOverride,
     CommandAction,
@@ -78,11 +78,9 @@ def visible_to(incident: Incident, actor: Principal) -> bool:
 
 
 def _check_divisions(codes: list[str], actor: Principal) -> list[str]:
-    tree = directory.tree()
     seen: list[str] = []
     for i, code in enumerate(codes):
-        if code not in tree:
-            raise invalid(f"division_codes[{i}]", f"unknown division code {code!r} (GB/T 2260)")
+        directory.check_division(code, f"division_codes[{i}]")
         if code not in actor.jurisdiction:
             raise Problem(
                 403,
@@ -106,14 +104,13 @@ def _check_figures(figures: dict[str, int]) -> dict[str, int]:
 
 
 def _check_subtype(category: Category, subtype: str | None) -> str:
-    if subtype is None:
-        return DEFAULT_SUBTYPE[category]
-    if subtype not in SUBTYPES[category]:
+    try:
+        return resolve_subtype(category, subtype)
+    except UnknownSubtype:
         known = ", ".join(sorted(SUBTYPES[category]))
         raise invalid(
             "subtype", f"unknown subtype {subtype!r} for {category.value}; known: {known}"
-        )
-    return subtype
+        ) from None
 
 
 def _check_times(
@@ -204,7 +201,7 @@ def responsible_organs(incident: Incident) -> ResponsibleOrgans:
 async def route(session: AsyncSession, incident: Incident, *, at: datetime, cause: str) -> bool:
     """Recompute the responsible organ (Art. 22, 25); record and announce a change."""
     answer, org_id, co_signer_ids = responsible_organs(incident)
-    previous = incident.responsible_org_id if incident.responsible_kind else None
+    previous: str | None = incident.responsible_org_id  # None until first routed
     incident.co_signer_ids = co_signer_ids
     if previous == org_id:
         return False
@@ -276,15 +273,6 @@ def check(body: IncidentCreate, ctx: Context) -> Checked:
     )
     digest = idempotency.digest(body.model_dump(mode="json"))
     return Checked(body, digest, codes, subtype, figures, result)
-
-
-async def create(
-    session: AsyncSession, body: IncidentCreate, ctx: Context, *, idempotency_key: str | None
-) -> Intake:
-    """Intake (PRODUCT step 1-4), flushed."""
-    intake = await store(session, check(body, ctx), ctx, idempotency_key=idempotency_key)
-    await session.flush()
-    return intake
 
 
 def new_incident(checked: Checked, ctx: Context, now: datetime) -> Incident:
@@ -390,13 +378,13 @@ async def add_report(
     if received < incident.occurred_at:
         raise invalid("reported_at", "is before the incident occurred")
     before = summary(incident)
-    figures = {**incident.figures, **_check_figures(body.figures)}
+    reported_figures = _check_figures(body.figures)
+    figures = {**incident.figures, **reported_figures}
     criteria = sorted(set(incident.criteria) | set(body.criteria))
-    asserted = body.asserted_level or (
-        Level(incident.asserted_level) if incident.asserted_level else None
-    )
-    if body.asserted_level and incident.asserted_level:
-        asserted = max(body.asserted_level, Level(incident.asserted_level), key=rank)
+    stored_assertion = Level(incident.asserted_level) if incident.asserted_level else None
+    # An assertion stands until a higher one replaces it.
+    assertions = [lv for lv in (body.asserted_level, stored_assertion) if lv is not None]
+    asserted = max_level(*assertions) if assertions else None
     basis_text = body.asserted_basis or incident.asserted_basis
     result = _classify(
         Category(incident.category), incident.subtype, figures, asserted, basis_text, criteria
@@ -405,7 +393,7 @@ async def add_report(
         Category(incident.category),
         incident.subtype,
         incident.figures,
-        Level(incident.asserted_level) if incident.asserted_level else None,
+        stored_assertion,
         incident.asserted_basis,
         incident.criteria,
     )
@@ -426,7 +414,7 @@ async def add_report(
             incident_id=incident.id,
             reported_at=received,
             received_at=now,
-            figures=_check_figures(body.figures),
+            figures=reported_figures,
             public_opinion=body.public_opinion,
             note=body.note,
             org_id=ctx.actor.org_id,

@@ -36,7 +36,6 @@ from app.rules.routing import information_office_above
 logger = logging.getLogger("fabu.obligations")
 
 OPEN = "pending"
-STATUSES = ("pending", "met", "breached", "cancelled")
 BREACH = "breach"
 # Art. 39(1): failing to release in the prescribed time is a matter of accountability.
 ACCOUNTABILITY_ARTICLE = "Art. 39(1)"

@@ -7,7 +7,7 @@ and which organs it may see.
 from __future__ import annotations
 
 from datetime import date, datetime, timedelta
-from typing import Any
+from typing import Any, Protocol, TypeVar
 
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
@@ -29,6 +29,7 @@ from app.schemas.people import (
     SpokespersonCreate,
     SpokespersonRemove,
 )
+from app.views import org_ref
 from app.workflows import obligations
 from app.workflows.incidents import Context, get_visible
 
@@ -84,10 +85,6 @@ def may_act_for(org: Org, actor: Principal) -> bool:
     )
 
 
-def _today(at: datetime) -> date:
-    return local_date(at)
-
-
 # -- spokespersons -------------------------------------------------------------------------
 
 
@@ -108,7 +105,7 @@ def spokesperson_view(person: Spokesperson, org: Org | None = None) -> dict[str,
         "recorded_at": iso(person.recorded_at),
     }
     if org is not None:
-        body["org"] = {"id": org.id, "name_zh": org.name_zh, "name_en": org.name_en}
+        body["org"] = org_ref(org)
     return body
 
 
@@ -150,7 +147,7 @@ async def appoint(session: AsyncSession, body: SpokespersonCreate, ctx: Context)
     """Art. 7-9: record an appointment; it is the adjustment an earlier removal asked for."""
     now = ctx.clock.now()
     org = await acting_org(session, body.org_id, ctx.actor)
-    if body.appointed_on > _today(now):
+    if body.appointed_on > local_date(now):
         raise invalid("appointed_on", "is in the future; record the appointment once decided")
     # Lock the organ's row (PostgreSQL) so two appointments at once cannot both pass the
     # Art. 8 count below; SQLite already lets one writer in at a time.
@@ -224,22 +221,52 @@ async def _record_person(
     )
 
 
+class _OfOrgan(Protocol):
+    @property
+    def org_id(self) -> str: ...
+
+
+R = TypeVar("R", bound=_OfOrgan)
+
+
+async def _of_organ(
+    session: AsyncSession,
+    model: type[R],
+    ident: str,
+    actor: Principal,
+    *,
+    what: str,
+    refusal: str,
+) -> tuple[R, Org]:
+    """A row that belongs to an organ, and the organ: 404 unless the actor sees the organ,
+    403 (`refusal`, with {org}) unless the actor may act for it."""
+    row = await session.get(model, ident)
+    org = await session.get(Org, row.org_id) if row is not None else None
+    if row is None or org is None or not org_visible(org, actor):
+        raise not_found(what)
+    if not may_act_for(org, actor):
+        raise forbidden(refusal.format(org=org.id))
+    return row, org
+
+
 async def remove(
     session: AsyncSession, person_id: str, body: SpokespersonRemove, ctx: Context
 ) -> tuple[Spokesperson, Obligation]:
     """Art. 9: a removal is a personnel change; the organ adjusts and reports within a month."""
     now = ctx.clock.now()
-    person = await session.get(Spokesperson, person_id)
-    org = await session.get(Org, person.org_id) if person is not None else None
-    if person is None or org is None or not org_visible(org, ctx.actor):
-        raise not_found("spokesperson")
-    if not may_act_for(org, ctx.actor):
-        raise forbidden(f"Only {org.id} or its information office records this removal.")
+    person, org = await _of_organ(
+        session,
+        Spokesperson,
+        person_id,
+        ctx.actor,
+        what="spokesperson",
+        refusal="Only {org} or its information office records this removal.",
+    )
     if person.removed_on is not None:
         raise conflict("already-removed", f"{person.name} was removed on {person.removed_on}.")
     if body.removed_on < person.appointed_on:
         raise invalid("removed_on", f"is before the appointment on {person.appointed_on}")
-    if body.removed_on > _today(now):
+    if body.removed_on > local_date(now):
         raise invalid("removed_on", "is in the future; record the removal once decided")
     before = spokesperson_view(person)
     person.removed_on = body.removed_on
@@ -272,16 +299,12 @@ async def remove(
     return person, obligation
 
 
-def _year_bounds(year: int) -> tuple[date, date]:
-    return date(year, 1, 1), date(year, 12, 31)
-
-
 async def annual_list(
     session: AsyncSession, year: int, actor: Principal
 ) -> list[tuple[Org, Spokesperson]]:
     """Art. 9: everyone who served as spokesperson or press assistant during `year`,
     organ by organ, within the actor's jurisdiction."""
-    first, last = _year_bounds(year)
+    first, last = date(year, 1, 1), date(year, 12, 31)
     rows = await session.execute(
         select(Spokesperson, Org)
         .join(Org, Org.id == Spokesperson.org_id)
@@ -390,49 +413,57 @@ async def request_interview(
     return request
 
 
-async def _load_interview(
-    session: AsyncSession, request_id: str, actor: Principal
-) -> tuple[InterviewRequest, Org]:
-    request = await session.get(InterviewRequest, request_id)
-    org = await session.get(Org, request.org_id) if request is not None else None
-    if request is None or org is None or not org_visible(org, actor):
-        raise not_found("interview request")
-    if not may_act_for(org, actor):
-        raise forbidden(f"Only {org.id} answers its interview requests.")
-    if request.status != "pending":
-        raise conflict(
-            "interview-decided", f"The request was already {request.status} ({request.reason})."
-        )
-    return request, org
-
-
 async def accept_interview(
     session: AsyncSession, request_id: str, body: InterviewAccept, ctx: Context
 ) -> InterviewRequest:
-    now = ctx.clock.now()
-    request, _ = await _load_interview(session, request_id, ctx.actor)
-    if body.interview_at is not None and abs(body.interview_at - now) > timedelta(days=366):
-        raise invalid("interview_at", "is more than a year away from now")
-    request.status = "accepted"
-    request.decided_at = now
-    request.decided_by_token = ctx.actor.token_id
-    request.reason = body.note or None
-    request.interview_at = body.interview_at
-    await _interview_event(session, request, "interview.accepted", ctx, now)
-    return request
+    return await _decide(
+        session,
+        request_id,
+        "accepted",
+        ctx,
+        reason=body.note or None,
+        interview_at=body.interview_at,
+    )
 
 
 async def decline_interview(
     session: AsyncSession, request_id: str, body: InterviewDecline, ctx: Context
 ) -> InterviewRequest:
     """Art. 39(2) holds to account refusing a lawful interview without cause: a reason."""
+    return await _decide(session, request_id, "declined", ctx, reason=body.reason)
+
+
+async def _decide(
+    session: AsyncSession,
+    request_id: str,
+    status: str,
+    ctx: Context,
+    *,
+    reason: str | None,
+    interview_at: datetime | None = None,
+) -> InterviewRequest:
+    """The organ's answer to a pending request, once, by whoever may act for the organ."""
     now = ctx.clock.now()
-    request, _ = await _load_interview(session, request_id, ctx.actor)
-    request.status = "declined"
+    request, _ = await _of_organ(
+        session,
+        InterviewRequest,
+        request_id,
+        ctx.actor,
+        what="interview request",
+        refusal="Only {org} answers its interview requests.",
+    )
+    if request.status != "pending":
+        raise conflict(
+            "interview-decided", f"The request was already {request.status} ({request.reason})."
+        )
+    if interview_at is not None and abs(interview_at - now) > timedelta(days=366):
+        raise invalid("interview_at", "is more than a year away from now")
+    request.status = status
     request.decided_at = now
     request.decided_by_token = ctx.actor.token_id
-    request.reason = body.reason
-    await _interview_event(session, request, "interview.declined", ctx, now)
+    request.reason = reason
+    request.interview_at = interview_at
+    await _interview_event(session, request, f"interview.{status}", ctx, now)
     return request
 
 
@@ -464,7 +495,7 @@ async def interviews(
     stmt = select(InterviewRequest).where(InterviewRequest.division_code.in_(actor.jurisdiction))
     if org_id:
         await get_org_visible(session, org_id, actor)
-        stmt = select(InterviewRequest).where(InterviewRequest.org_id == org_id)
+        stmt = stmt.where(InterviewRequest.org_id == org_id)
     if status:
         stmt = stmt.where(InterviewRequest.status == status)
     rows = await session.execute(stmt.order_by(InterviewRequest.requested_at))

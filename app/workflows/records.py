@@ -14,7 +14,7 @@ import io
 from collections import Counter
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
-from datetime import UTC, date, datetime, time
+from datetime import date, datetime
 from typing import Any
 
 from sqlalchemy import select
@@ -26,7 +26,6 @@ from app.models import (
     AuditEntry,
     Event,
     Obligation,
-    Org,
     ResponsibilityChange,
     SituationReport,
 )
@@ -35,9 +34,10 @@ from app.models.obligations import AccountabilityRecord
 from app.models.people import InterviewRequest
 from app.models.releases import Release, ReleaseAct
 from app.models.warnings import EarlyWarning
-from app.rules.calendar import SHANGHAI
+from app.rules.calendar import end_of_day
 from app.rules.obligations import ObligationKind
 from app.rules.releases import KIND_LABELS, ReleaseKind
+from app.workflows import obligations as obligations_wf
 from app.workflows.incidents import get_visible
 from app.workflows.people import get_org_visible
 
@@ -325,11 +325,7 @@ async def accountability(
     )
     records = {
         r.obligation_id: r
-        for r in (
-            await session.execute(
-                select(AccountabilityRecord).where(AccountabilityRecord.incident_id == incident.id)
-            )
-        ).scalars()
+        for r in await obligations_wf.accountability_for(session, incident_id=incident.id)
     }
     obligations_out = []
     for o in obligation_rows:
@@ -690,9 +686,7 @@ HOTSPOT_KINDS = frozenset({ReleaseKind.hotspot_response.value})
 
 def year_bounds(year: int) -> tuple[datetime, datetime]:
     """[start, end) of a calendar year in Asia/Shanghai, in UTC."""
-    start = datetime.combine(date(year, 1, 1), time(0), tzinfo=SHANGHAI).astimezone(UTC)
-    end = datetime.combine(date(year + 1, 1, 1), time(0), tzinfo=SHANGHAI).astimezone(UTC)
-    return start, end
+    return end_of_day(date(year - 1, 12, 31)), end_of_day(date(year, 12, 31))
 
 
 def _breached(o: Obligation, now: datetime) -> bool:
@@ -707,9 +701,10 @@ def _breached(o: Obligation, now: datetime) -> bool:
 
 
 async def annual_report(
-    session: AsyncSession, year: int, org_id: str, actor: Principal, now: datetime
+    session: AsyncSession, year: int, org_id: str | None, actor: Principal, now: datetime
 ) -> dict[str, Any]:
-    org = await get_org_visible(session, org_id, actor)
+    """Art. 38: what `org_id` (by default the actor's own organ) did in `year`."""
+    org = await get_org_visible(session, org_id or actor.org_id, actor)
     start, end = year_bounds(year)
 
     def within(column: Any) -> Any:
@@ -854,10 +849,3 @@ def report_rows(report: dict[str, Any]) -> list[dict[str, Any]]:
         _METRIC_LABELS["accountability_records"],
     )
     return rows
-
-
-async def org_for_report(session: AsyncSession, org_id: str | None, actor: Principal) -> str:
-    if org_id is None:
-        return actor.org_id
-    org: Org = await get_org_visible(session, org_id, actor)
-    return org.id

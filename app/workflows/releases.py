@@ -13,7 +13,7 @@ from dataclasses import dataclass
 from datetime import datetime
 from typing import Any
 
-from sqlalchemy import and_, or_, select
+from sqlalchemy import and_, delete, or_, select
 from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import idempotency
@@ -81,16 +81,34 @@ def _flow(release: Release) -> list[FlowStep]:
     return [FlowStep.from_dict(s) for s in release.flow]
 
 
-async def _acts(session: AsyncSession, release: Release, step_index: int) -> list[ReleaseAct]:
+def _awaits_acts(release: Release, flow: Sequence[FlowStep]) -> bool:
+    # A draft or a rejected release waits for a submission, which starts a new round.
+    return release.step_index < len(flow) and release.status not in rules.EDITABLE_STATUSES
+
+
+async def _acted(session: AsyncSession, release: Release, flow: Sequence[FlowStep]) -> list[str]:
+    """The organs that have done the step the release waits for, in this round."""
+    if not _awaits_acts(release, flow):
+        return []
     result = await session.execute(
-        select(ReleaseAct).where(
+        select(ReleaseAct.org_id).where(
             ReleaseAct.release_id == release.id,
             ReleaseAct.round == release.round,
-            ReleaseAct.step_index == step_index,
+            ReleaseAct.step_index == release.step_index,
             ReleaseAct.outcome == "done",
         )
     )
     return list(result.scalars())
+
+
+def _waiting_for(release: Release, flow: Sequence[FlowStep], acted: Sequence[str]) -> list[str]:
+    """The organs the step the release waits for still needs."""
+    if not _awaits_acts(release, flow):
+        return []
+    orgs = rules.required_orgs(
+        flow[release.step_index], owner=release.org_id, co_signers=release.co_signer_ids
+    )
+    return [o for o in orgs if o not in acted]
 
 
 # -- checks ----------------------------------------------------------------------------------
@@ -222,12 +240,25 @@ async def _check_figures(
     )
 
 
+async def _recheck(session: AsyncSession, release: Release, incident: Incident | None) -> None:
+    """The content checks again, as the release moves on: responsibility may have moved
+    since the draft (a command established, an escalation), and a situation report may
+    have come in since the review."""
+    kind = ReleaseKind(release.kind)
+    await _check_responsible(session, kind, incident, release.org_id)
+    _check_elements(kind, release.facts)
+    release.differences = await _check_figures(
+        session, incident, release.facts, release.explanation, release_id=release.id
+    )
+
+
 async def _co_signers(
     session: AsyncSession, named: Sequence[str], incident: Incident | None, owner: str
 ) -> list[str]:
     """Art. 15: organs concerned confirm jointly: the incident's co-signers and those named."""
+    known = await load_orgs(session, named)
     for i, org_id in enumerate(named):
-        if await session.get(Org, org_id) is None:
+        if org_id not in known:
             raise invalid(f"co_signers[{i}]", f"unknown organ {org_id!r}")
     found: list[str] = []
     for org_id in [*(incident.co_signer_ids if incident else []), *named]:
@@ -237,20 +268,18 @@ async def _co_signers(
 
 
 async def _sync_co_signers(session: AsyncSession, release: Release, wanted: list[str]) -> None:
-    have = set(
-        (
-            await session.execute(
-                select(ReleaseCoSigner.org_id).where(ReleaseCoSigner.release_id == release.id)
-            )
-        ).scalars()
-    )
+    # The rows mirror `co_signer_ids` (only this function writes either), so diff the list.
+    have = set(release.co_signer_ids)
     for org_id in wanted:
         if org_id not in have:
             session.add(ReleaseCoSigner(release_id=release.id, org_id=org_id))
-    for org_id in have - set(wanted):
-        row = await session.get(ReleaseCoSigner, (release.id, org_id))
-        if row is not None:
-            await session.delete(row)
+    gone = have - set(wanted)
+    if gone:
+        await session.execute(
+            delete(ReleaseCoSigner).where(
+                ReleaseCoSigner.release_id == release.id, ReleaseCoSigner.org_id.in_(gone)
+            )
+        )
     release.co_signer_ids = wanted
 
 
@@ -492,6 +521,8 @@ class _Turn:
     flow: list[FlowStep]
     step: FlowStep
     before: dict[str, Any]
+    # Organs that had done the step before this act, in this round.
+    acted: list[str]
 
 
 async def _take_turn(
@@ -500,11 +531,17 @@ async def _take_turn(
     """Load and lock the release; refuse unless `action` is its next step and the actor may
     do it (role, organ, not their own draft, not twice)."""
     release = await get_visible(session, release_id, ctx.actor, for_update=True)
+    return await _turn(session, release, action, ctx)
+
+
+async def _turn(session: AsyncSession, release: Release, action: StepKind, ctx: Context) -> _Turn:
     if release.status == "withdrawn":
         raise conflict("release-withdrawn", "The release was withdrawn.")
     flow = _flow(release)
-    waiting = await _waiting_for(session, release, flow)
-    refusal = rules.out_of_turn(flow, release.step_index, action, waiting_for=waiting)
+    acted = await _acted(session, release, flow)
+    refusal = rules.out_of_turn(
+        flow, release.step_index, action, waiting_for=_waiting_for(release, flow, acted)
+    )
     if refusal is not None:
         raise _refuse(refusal)
     before = summary(release)
@@ -512,7 +549,6 @@ async def _take_turn(
         # A submission starts a round; the acts of an earlier, rejected one no longer count.
         release.round += 1
     step = flow[release.step_index]
-    acted = [a.org_id for a in await _acts(session, release, release.step_index)]
     refusal = rules.may_act(
         step,
         actor_org=ctx.actor.org_id,
@@ -525,16 +561,7 @@ async def _take_turn(
     )
     if refusal is not None:
         raise _refuse(refusal)
-    return _Turn(release, flow, step, before)
-
-
-async def _waiting_for(session: AsyncSession, release: Release, flow: list[FlowStep]) -> list[str]:
-    if release.step_index >= len(flow) or release.status in rules.EDITABLE_STATUSES:
-        return []
-    step = flow[release.step_index]
-    acted = {a.org_id for a in await _acts(session, release, release.step_index)}
-    orgs = rules.required_orgs(step, owner=release.org_id, co_signers=release.co_signer_ids)
-    return [o for o in orgs if o not in acted]
+    return _Turn(release, flow, step, before, acted)
 
 
 def _add_act(
@@ -573,7 +600,7 @@ async def _pass_step(
     now = ctx.clock.now()
     index = release.step_index
     _add_act(session, turn, ctx, at=now, outcome="done", note=note or None)
-    acted = [a.org_id for a in await _acts(session, release, index)]
+    acted = [*turn.acted, ctx.actor.org_id]
     if rules.step_done(
         turn.step, owner=release.org_id, co_signers=release.co_signer_ids, acted=acted
     ):
@@ -594,12 +621,7 @@ async def submit(session: AsyncSession, release_id: str, ctx: Context) -> Releas
     turn = await _take_turn(session, release_id, StepKind.submit, ctx)
     release = turn.release
     incident = await session.get(Incident, release.incident_id) if release.incident_id else None
-    kind = ReleaseKind(release.kind)
-    await _check_responsible(session, kind, incident, release.org_id)
-    _check_elements(kind, release.facts)
-    release.differences = await _check_figures(
-        session, incident, release.facts, release.explanation, release_id=release.id
-    )
+    await _recheck(session, release, incident)
     # Co-signers are fixed for the round: the incident's as they are now, and those named.
     await _sync_co_signers(
         session,
@@ -685,9 +707,7 @@ async def reject(session: AsyncSession, release_id: str, reason: str, ctx: Conte
             "not-in-flow",
             f"Only a release in its work flow is rejected; this one is {release.status}.",
         )
-    flow = _flow(release)
-    step = flow[release.step_index]
-    turn = await _take_turn(session, release_id, step.step, ctx)
+    turn = await _turn(session, release, _flow(release)[release.step_index].step, ctx)
     await _reject(session, turn, ctx, reason=reason)
     await _record(
         session,
@@ -730,13 +750,7 @@ async def publish(session: AsyncSession, release_id: str, ctx: Context) -> Relea
     now = ctx.clock.now()
     incident = await _incident_for_update(session, release.incident_id)
     kind = ReleaseKind(release.kind)
-    # Responsibility may have moved since the draft (a command established, an escalation).
-    await _check_responsible(session, kind, incident, release.org_id)
-    _check_elements(kind, release.facts)
-    # A situation report may have come in since the review.
-    release.differences = await _check_figures(
-        session, incident, release.facts, release.explanation, release_id=release.id
-    )
+    await _recheck(session, release, incident)
     target: Release | None = None
     if release.replaces_id:
         target = await session.get(Release, release.replaces_id)
@@ -983,9 +997,7 @@ def _standalone_in(actor: Principal) -> Any:
     return Release.org_id.in_(select(Org.id).where(Org.division_code.in_(actor.jurisdiction)))
 
 
-async def views(
-    session: AsyncSession, releases: Sequence[Release], now: datetime
-) -> list[dict[str, Any]]:
+async def views(session: AsyncSession, releases: Sequence[Release]) -> list[dict[str, Any]]:
     """Many releases with a few queries, not a few per release."""
     ids = [r.id for r in releases]
     acts: dict[str, list[ReleaseAct]] = {i: [] for i in ids}
@@ -1012,8 +1024,7 @@ async def views(
         org_ids += [r.org_id, *r.co_signer_ids, *(a.org_id for a in acts[r.id])]
     orgs = await load_orgs(session, org_ids)
     return [
-        release_view(r, orgs=orgs, acts=acts[r.id], replaced_by=replaced_by[r.id], now=now)
-        for r in releases
+        release_view(r, orgs=orgs, acts=acts[r.id], replaced_by=replaced_by[r.id]) for r in releases
     ]
 
 
@@ -1023,7 +1034,6 @@ def release_view(
     orgs: dict[str, Org],
     acts: Sequence[ReleaseAct],
     replaced_by: Sequence[Release],
-    now: datetime,
 ) -> dict[str, Any]:
     flow = _flow(release)
     this_round = [a for a in acts if a.round == release.round and a.outcome == "done"]
@@ -1100,5 +1110,5 @@ def release_view(
     }
 
 
-async def view_one(session: AsyncSession, release: Release, now: datetime) -> dict[str, Any]:
-    return (await views(session, [release], now))[0]
+async def view_one(session: AsyncSession, release: Release) -> dict[str, Any]:
+    return (await views(session, [release]))[0]

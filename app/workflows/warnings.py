@@ -28,9 +28,9 @@ from urllib.parse import urlsplit
 from sqlalchemy import func, select, text, union
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import directory
+from app import directory, pagination
 from app.auth import Principal
-from app.clock import Clock, iso
+from app.clock import iso
 from app.db import dialect_name, fetch
 from app.errors import Problem, conflict, forbidden, invalid, not_found
 from app.events import log
@@ -41,6 +41,7 @@ from app.models.warnings import EarlyWarning
 from app.publishing.cap import (
     COLOUR_LEVEL,
     COLOUR_SEVERITY,
+    COLOUR_ZH,
     WarningView,
     make_identifier,
     to_atom,
@@ -50,10 +51,10 @@ from app.rules.calendar import SHANGHAI
 from app.rules.releases import Channel, ReleaseKind
 from app.schemas.releases import ReleaseCreate
 from app.schemas.warnings import WarningCancel, WarningCreate, WarningUpdate
+from app.views import load_orgs, org_ref
 from app.workflows import incidents as incidents_wf
 from app.workflows import releases as releases_wf
 
-COLOUR_ZH = {"red": "红色", "orange": "橙色", "yellow": "黄色", "blue": "蓝色"}
 MSG_VERB_ZH = {"Alert": "发布", "Update": "更新", "Cancel": "解除"}
 
 # GB/T 4657 sector codes of the issuing organs, by department key or organ id. The
@@ -66,15 +67,9 @@ DEFAULT_SECTOR_CODE = "000"
 CANCEL_LISTED_FOR = timedelta(hours=24)
 
 
-@dataclass(frozen=True)
-class Context:
-    actor: Principal
-    clock: Clock
-    public_url: str = "http://127.0.0.1:8000"
-    future_tolerance: timedelta = timedelta(minutes=5)
-
-    def release_ctx(self) -> releases_wf.Context:
-        return releases_wf.Context(actor=self.actor, clock=self.clock, public_url=self.public_url)
+# Every message is drafted and published as a release, and needs to know no more than
+# a release does: who acts, when, and where published releases are read.
+Context = releases_wf.Context
 
 
 # -- the state of messages, read from their releases ---------------------------------------
@@ -311,14 +306,13 @@ def sector_code(org: Org) -> str:
     return (
         SECTOR_CODES.get(org.id)
         or SECTOR_CODES.get(org.department_key or "")
-        or (DEFAULT_SECTOR_CODE)
+        or DEFAULT_SECTOR_CODE
     )
 
 
 async def _identifier(session: AsyncSession, org: Org, at: datetime) -> str:
     """GB/T 35965.1: division, sector, entry time and the serial within that second."""
-    probe = make_identifier(_division_for_identifier(org), sector_code(org), at, 0)
-    prefix = probe[:-1]
+    prefix = make_identifier(_division_for_identifier(org), sector_code(org), at, 0)[:-1]
     if dialect_name(session) == "postgresql":
         # Two organs sharing a prefix in one second must not draw the same serial.
         await session.execute(
@@ -337,7 +331,7 @@ async def _identifier(session: AsyncSession, org: Org, at: datetime) -> str:
             "Ten warnings were entered for this organ code in this second (GB/T 35965.1 "
             "serials 0-9); enter this one again in a second.",
         )
-    return make_identifier(_division_for_identifier(org), sector_code(org), at, int(count))
+    return f"{prefix}{count}"
 
 
 def _sender(org: Org, public_url: str) -> str:
@@ -356,37 +350,13 @@ async def _draft_release(
         body=_release_text(w),
         channels=[Channel(c) for c in channels],
     )
-    release, _ = await releases_wf.create(
-        session, body, ctx.release_ctx(), incident_id=w.incident_id
-    )
+    release, _ = await releases_wf.create(session, body, ctx, incident_id=w.incident_id)
     return release
 
 
-async def _record(
-    session: AsyncSession,
-    w: EarlyWarning,
-    type_: str,
-    ctx: Context,
-    data: dict[str, Any],
-    *,
-    reason: str | None = None,
-) -> None:
-    now = ctx.clock.now()
-    await log.record(
-        session,
-        type_,
-        action=type_,
-        entity_type="warning",
-        entity_id=w.id,
-        at=now,
-        actor=ctx.actor,
-        incident_id=w.incident_id,
-        org_id=w.org_id,
-        division_codes=[w.division_code, *(a["code"] for a in w.areas)],
-        data=data,
-        after=data,
-        reason=reason,
-    )
+def _divisions(w: EarlyWarning) -> list[str]:
+    """Where the message's events are seen: the issuer's division and the areas covered."""
+    return [w.division_code, *(a["code"] for a in w.areas)]
 
 
 async def issue(session: AsyncSession, body: WarningCreate, ctx: Context) -> EarlyWarning:
@@ -447,13 +417,26 @@ async def _draft(
     session.add(w)
     await session.flush()
     chain.messages.append(Message(w, release))
-    await _record(
-        session, w, "warning.drafted", ctx, _view(w, chain, org, ctx.public_url, now), reason=reason
+    data = _view(w, chain, org, ctx.public_url, now)
+    await log.record(
+        session,
+        "warning.drafted",
+        action="warning.drafted",
+        entity_type="warning",
+        entity_id=w.id,
+        at=now,
+        actor=ctx.actor,
+        incident_id=w.incident_id,
+        org_id=w.org_id,
+        division_codes=_divisions(w),
+        data=data,
+        after=data,
+        reason=reason,
     )
 
 
 async def _follow(
-    session: AsyncSession, warning_id: str, ctx: Context, action: str
+    session: AsyncSession, warning_id: str, ctx: Context, now: datetime, action: str
 ) -> tuple[Chain, Message, Org]:
     """The chain's message in force, which an Update or a Cancel follows."""
     w = await get_visible(session, warning_id, ctx.actor, for_update=True)
@@ -463,7 +446,6 @@ async def _follow(
         raise forbidden(f"Only {w.org_id}, which issued the warning, may {action} it.")
     chain = await _chain(session, w.chain_id)
     current = chain.current
-    now = ctx.clock.now()
     if current is None:
         raise conflict(
             "warning-not-published",
@@ -478,6 +460,7 @@ async def _follow(
 
 async def _next_message(
     session: AsyncSession,
+    chain: Chain,
     base: EarlyWarning,
     org: Org,
     msg_type: str,
@@ -485,11 +468,12 @@ async def _next_message(
     now: datetime,
     *,
     reason: str,
+    channels: Iterable[str],
     **content: Any,
 ) -> EarlyWarning:
-    """A message following `base` in its chain: it references it and keeps its incident and
-    category; `content` is what this message says."""
-    return EarlyWarning(
+    """A message following `base` in its chain, drafted with its release: it references
+    `base` and keeps its incident and category; `content` is what this message says."""
+    w = EarlyWarning(
         id=new_id("wrn"),
         chain_id=base.chain_id,
         references_id=base.id,
@@ -505,6 +489,8 @@ async def _next_message(
         created_by_token=ctx.actor.token_id,
         **content,
     )
+    await _draft(session, w, chain, org, channels, ctx, now, reason=reason)
+    return w
 
 
 async def update(
@@ -512,7 +498,7 @@ async def update(
 ) -> EarlyWarning:
     """A CAP Update replacing the message in force; unchanged fields carry over."""
     now = ctx.clock.now()
-    chain, current, org = await _follow(session, warning_id, ctx, "update")
+    chain, current, org = await _follow(session, warning_id, ctx, now, "update")
     base = current.warning
     colour = body.colour or base.colour
     event = body.event or base.event
@@ -521,14 +507,16 @@ async def update(
     expires = body.expires if body.expires is not None else base.expires
     if onset is not None:
         _check_times(onset, expires, now)
-    w = await _next_message(
+    return await _next_message(
         session,
+        chain,
         base,
         org,
         "Update",
         ctx,
         now,
         reason=body.reason,
+        channels=body.channels,
         colour=colour,
         event=event,
         urgency=body.urgency or base.urgency,
@@ -545,8 +533,6 @@ async def update(
         onset=onset,
         expires=expires,
     )
-    await _draft(session, w, chain, org, body.channels, ctx, now, reason=body.reason)
-    return w
 
 
 async def cancel(
@@ -554,16 +540,18 @@ async def cancel(
 ) -> EarlyWarning:
     """A CAP Cancel: the warning no longer applies. It too passes the release work flow."""
     now = ctx.clock.now()
-    chain, current, org = await _follow(session, warning_id, ctx, "cancel")
+    chain, current, org = await _follow(session, warning_id, ctx, now, "cancel")
     base = current.warning
-    w = await _next_message(
+    return await _next_message(
         session,
+        chain,
         base,
         org,
         "Cancel",
         ctx,
         now,
         reason=body.reason,
+        channels=body.channels,
         colour=base.colour,
         event=base.event,
         urgency="Past",
@@ -576,15 +564,13 @@ async def cancel(
         onset=base.onset,
         expires=chain.expires(current),
     )
-    await _draft(session, w, chain, org, body.channels, ctx, now, reason=body.reason)
-    return w
 
 
 async def publish(session: AsyncSession, warning_id: str, ctx: Context) -> EarlyWarning:
-    """Publish the message's release (the last step of its work flow) and announce it."""
+    """Publish the message's release (the last step of its work flow); the release work
+    flow announces it (on_release_published)."""
     w = await get_visible(session, warning_id, ctx.actor, for_update=True)
-    release = await releases_wf.publish(session, w.release_id, ctx.release_ctx())
-    await on_release_published(session, release, at=ctx.clock.now(), public_url=ctx.public_url)
+    await releases_wf.publish(session, w.release_id, ctx)
     return w
 
 
@@ -593,8 +579,8 @@ async def on_release_published(
 ) -> None:
     """Announce `warning.published` for the message an early-warning release carries.
 
-    The release work flow may call this from its own publish step; announcing twice is
-    avoided by `announced_at`."""
+    Called by the release work flow's publish step, however the release was published;
+    `announced_at` guards against announcing twice."""
     if release.kind != ReleaseKind.early_warning.value:
         return
     w = (
@@ -613,7 +599,7 @@ async def on_release_published(
         at=at,
         incident_id=w.incident_id,
         org_id=w.org_id,
-        division_codes=[w.division_code, *(a["code"] for a in w.areas)],
+        division_codes=_divisions(w),
         data=data,
     )
 
@@ -633,7 +619,7 @@ def _view(
     w: EarlyWarning, chain: Chain, org: Org | None, public_url: str, now: datetime
 ) -> dict[str, Any]:
     m = _message_in(chain, w.id)
-    status = chain.message_status(m)
+    state = chain.state(now)
     release = m.release
     return {
         "id": w.id,
@@ -643,11 +629,7 @@ def _view(
         "references": [p.warning.id for p in chain.references(m)],
         "identifier": w.identifier,
         "sender": w.sender,
-        "org": (
-            {"id": org.id, "name_zh": org.name_zh, "name_en": org.name_en}
-            if org
-            else {"id": w.org_id}
-        ),
+        "org": org_ref(org) or {"id": w.org_id},
         "incident_id": w.incident_id,
         "colour": w.colour,
         "colour_label": {"zh": f"{COLOUR_ZH[w.colour]}预警", "en": f"{w.colour} warning"},
@@ -665,10 +647,10 @@ def _view(
         "onset": iso(w.onset),
         "expires": iso(chain.expires(m)),
         "reason": w.reason,
-        "status": status,
+        "status": chain.message_status(m),
         "sent_at": iso(m.sent),
-        "chain_state": chain.state(now),
-        "in_force": m is chain.current and chain.state(now) == "active",
+        "chain_state": state,
+        "in_force": state == "active" and m is chain.current,
         "release": {"id": release.id, "status": release.status, "url": release.url},
         "cap_url": cap_url(public_url, w.id) if m.sent is not None else None,
         "created_at": iso(w.created_at),
@@ -677,8 +659,8 @@ def _view(
 
 async def view(session: AsyncSession, w: EarlyWarning, public_url: str, now: datetime) -> Any:
     chain = await _chain(session, w.chain_id)
-    org = await session.get(Org, w.org_id)
-    return _view(w, chain, org, public_url, now)
+    orgs = await load_orgs(session, [w.org_id])
+    return _view(w, chain, orgs.get(w.org_id), public_url, now)
 
 
 def _cap_view(chain: Chain, m: Message, org: Org | None) -> WarningView:
@@ -721,14 +703,14 @@ async def cap_document(session: AsyncSession, warning_id: str) -> bytes:
     m = _message_in(chain, w.id)
     if m.sent is None:
         raise not_found("warning")
-    org = await session.get(Org, w.org_id)
-    return to_cap_xml(_cap_view(chain, m, org))
+    orgs = await load_orgs(session, [w.org_id])
+    return to_cap_xml(_cap_view(chain, m, orgs.get(w.org_id)))
 
 
-def _covers(w: EarlyWarning, division: str) -> bool:
+def _around(division: str) -> frozenset[str]:
+    """The divisions whose warnings concern `division`: those within it and above it."""
     tree = directory.tree()
-    around = set(tree.descendants(division)) | set(tree.ancestors(division))
-    return any(a["code"] in around for a in w.areas)
+    return tree.descendants(division) | frozenset(tree.ancestors(division))
 
 
 async def _chains_in_play(session: AsyncSession, now: datetime) -> list[str]:
@@ -759,6 +741,7 @@ async def atom_feed(
     benchmark's baseline; the answer is the same)."""
     if division is not None and division not in directory.tree():
         raise invalid("division", f"unknown division code {division!r}")
+    around = _around(division) if division is not None else None
     stmt = select(EarlyWarning, Release).join(Release, Release.id == EarlyWarning.release_id)
     if prune:
         # Driven by the chain index. Whether each message is published is decided here,
@@ -775,24 +758,13 @@ async def atom_feed(
         if r.id not in retracted:
             # Drafts and withdrawn messages never count: Chain reads only what was sent.
             chains.setdefault(w.chain_id, Chain()).messages.append(Message(w, r))
-    orgs = {
-        o.id: o
-        for o in (
-            await session.execute(
-                select(Org).where(
-                    Org.id.in_({m.warning.org_id for c in chains.values() for m in c.messages})
-                )
-            )
-        ).scalars()
-    }
-    entries = []
-    for chain in chains.values():
-        current = chain.current
-        if current is None:
-            continue
-        if division is not None and not _covers(current.warning, division):
-            continue
-        entries.append(_cap_view(chain, current, orgs.get(current.warning.org_id)))
+    current = [m for m in (c.current for c in chains.values()) if m is not None]
+    if around is not None:
+        current = [m for m in current if any(a["code"] in around for a in m.warning.areas)]
+    orgs = await load_orgs(session, (m.warning.org_id for m in current))
+    entries = [
+        _cap_view(chains[m.warning.chain_id], m, orgs.get(m.warning.org_id)) for m in current
+    ]
     # to_atom orders by sent time; warnings sent in the same second keep a stable order.
     entries.sort(key=lambda v: v.id, reverse=True)
     url = feed_url(public_url)
@@ -809,22 +781,23 @@ async def _newest_first(
     session: AsyncSession, page: int = 200
 ) -> AsyncGenerator[list[EarlyWarning], None]:
     """Every message, newest first, a page at a time (visibility is decided per message)."""
-    offset = 0
+    stmt = (
+        select(EarlyWarning)
+        .order_by(EarlyWarning.created_at.desc(), EarlyWarning.id.desc())
+        .limit(page)
+    )
+    cursor: str | None = None
     while True:
-        rows = list(
-            (
-                await session.execute(
-                    select(EarlyWarning)
-                    .order_by(EarlyWarning.created_at.desc(), EarlyWarning.id.desc())
-                    .offset(offset)
-                    .limit(page)
-                )
-            ).scalars()
-        )
+        query = stmt
+        if cursor is not None:
+            query = stmt.where(
+                pagination.after(cursor, EarlyWarning.created_at, EarlyWarning.id, descending=True)
+            )
+        rows = list((await session.execute(query)).scalars())
         yield rows
         if len(rows) < page:
             return
-        offset += page
+        cursor = pagination.encode(rows[-1].created_at, rows[-1].id)
 
 
 async def listing(
@@ -842,15 +815,13 @@ async def listing(
     async with aclosing(_newest_first(session)) as pages:
         async for page in pages:
             seen = [w for w in page if visible_to(w, actor)]
-            # The page's chains in one go rather than a query (or two) per chain.
+            # The page's chains and organs in one go rather than queries per message.
             chains.update(await _chains(session, {w.chain_id for w in seen} - chains.keys()))
+            orgs = await load_orgs(session, (w.org_id for w in seen))
             for w in seen:
-                if len(out) >= limit:
-                    return out
                 chain = chains[w.chain_id]
-                if state is not None and chain.state(now) != state:
-                    continue
-                out.append(_view(w, chain, await session.get(Org, w.org_id), public_url, now))
-            if len(out) >= limit:
-                break
+                if state is None or chain.state(now) == state:
+                    out.append(_view(w, chain, orgs.get(w.org_id), public_url, now))
+                    if len(out) >= limit:
+                        return out
     return out

@@ -16,10 +16,10 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta
 from typing import Any
 
-from sqlalchemy import delete, func, insert, select, update
+from sqlalchemy import delete, insert, select, update
 from sqlalchemy.ext.asyncio import AsyncSession
 
-from app import directory, idempotency, metrics
+from app import directory, metrics
 from app.auth import Principal
 from app.clock import Clock, iso
 from app.db import dialect_name
@@ -37,6 +37,7 @@ from app.publishing import policy
 from app.publishing.delivery import Outcome, new_secret
 from app.schemas.webhooks import WebhookCreate, WebhookUpdate
 from app.secretbox import SecretBox
+from app.views import load_orgs
 
 CURSOR_NAME = "default"
 # Publisher channels post releases; a release names the channels it is meant for.
@@ -131,11 +132,6 @@ async def get_visible_delivery(
 # -- administrators ---------------------------------------------------------------------------
 
 
-def url_refused(exc: policy.InvalidWebhookUrl, field: str = "url") -> Problem:
-    """A refused URL as a 422 naming the field."""
-    return invalid(field, exc.reason)
-
-
 async def create(
     session: AsyncSession,
     body: WebhookCreate,
@@ -144,18 +140,10 @@ async def create(
     actor: Principal,
     clock: Clock,
     box: SecretBox,
-    idempotency_key: str | None = None,
-) -> tuple[WebhookSubscription, bool]:
+) -> WebhookSubscription:
     """Subscribe a publisher. `url` has passed `delivery.check_url` already (outside the
-    transaction, as it may resolve a name). Returns the subscription and whether it is new;
-    a retried request with the same Idempotency-Key gets the same subscription back."""
+    transaction, as it may resolve a name)."""
     now = clock.now()
-    scope = f"webhooks:{actor.org_id}"
-    digest = idempotency.digest(body.model_dump(mode="json"))
-    prior = await idempotency.prior(session, idempotency_key, scope, digest)
-    if prior is not None:
-        return await get_visible(session, prior, actor), False
-
     org_id = directory.resolve_org_argument(body.org_id) if body.org_id else actor.org_id
     org = await session.get(Org, org_id)
     if org is None or org.division_code not in actor.jurisdiction:
@@ -176,8 +164,7 @@ async def create(
     )
     session.add(sub)
     _audit(session, sub, "webhook.create", actor=actor, at=now)
-    idempotency.remember(session, idempotency_key, scope, digest, sub.id, now)
-    return sub, True
+    return sub
 
 
 def _dedupe(items: Iterable[str]) -> list[str]:
@@ -222,9 +209,10 @@ def _audit(
     sub: WebhookSubscription,
     action: str,
     *,
-    actor: Principal,
+    actor: Principal | None,
     at: datetime,
     before: dict[str, Any] | None = None,
+    reason: str | None = None,
 ) -> None:
     log.audit(
         session,
@@ -235,6 +223,7 @@ def _audit(
         entity_id=sub.id,
         before=before,
         after=subscription_view(sub),
+        reason=reason,
     )
 
 
@@ -610,21 +599,21 @@ async def claim_many(
                 )
             ).scalars()
         )
-        if not ids:
-            continue
+        taken.extend(ids)
+    rows = []
+    if taken:
+        # One conditional update for every lane's picks: a delivery another worker claimed
+        # since it was read keeps that worker's token and is left out below.
         await session.execute(
             update(WebhookDelivery)
             .where(
-                WebhookDelivery.id.in_(ids),
+                WebhookDelivery.id.in_(taken),
                 WebhookDelivery.status == "pending",
                 WebhookDelivery.next_attempt_at <= now,
             )
             .values(next_attempt_at=now + lease, claim_token=token)
             .execution_options(synchronize_session=False)
         )
-        taken.extend(ids)
-    rows = []
-    if taken:
         rows = list(
             (
                 await session.execute(
@@ -635,11 +624,8 @@ async def claim_many(
                 )
             ).all()
         )
-    org_ids = {e.org_id for _, _, e in rows if e.org_id and e.type == "release.published"}
-    names: dict[str, tuple[str, str]] = {}
-    if org_ids:
-        for org in (await session.execute(select(Org).where(Org.id.in_(org_ids)))).scalars():
-            names[org.id] = (org.name_zh, org.name_en)
+    orgs = await load_orgs(session, (e.org_id for _, _, e in rows if e.type == "release.published"))
+    names = {org.id: (org.name_zh, org.name_en) for org in orgs.values()}
     by_sub: dict[str, list[Claimed]] = {}
     for delivery_id, subscription_id, event in rows:
         by_sub.setdefault(subscription_id, []).append(
@@ -743,15 +729,13 @@ async def _apply(
             # pending are held, and go out again if an administrator switches it back on.
             before = subscription_view(sub)
             _switch_off(sub, f"the receiver answered 410 Gone at {iso(now)}", now)
-            log.audit(
+            _audit(
                 session,
-                at=now,
+                sub,
+                "webhook.disable",
                 actor=None,
-                action="webhook.disable",
-                entity_type="webhook",
-                entity_id=sub.id,
+                at=now,
                 before=before,
-                after=subscription_view(sub),
                 reason="410 Gone",
             )
         return _dead(delivery, attempt, now)
@@ -776,19 +760,6 @@ def _dead(delivery: WebhookDelivery, attempt: DeliveryAttempt, now: datetime) ->
         attempt.outcome = "dead"
     metrics.inc("fabu_webhook_dead_letters_total", help_="Webhook deliveries dead-lettered")
     return "dead"
-
-
-async def pending_count(session: AsyncSession) -> int:
-    return int(
-        (
-            await session.execute(
-                select(func.count())
-                .select_from(WebhookDelivery)
-                .where(WebhookDelivery.status == "pending")
-            )
-        ).scalar()
-        or 0
-    )
 
 
 __all__ = [

@@ -10,7 +10,7 @@ import pytest
 from sqlalchemy import select
 
 from app.auth import Role, hash_token
-from app.deps import principal_cache, principal_for_token
+from app.deps import principal_for_token
 from app.models import ApiToken
 from app.workflows import tokens as tokens_wf
 from tests.api.helpers import (
@@ -370,7 +370,7 @@ async def test_a_lookup_that_raced_a_revocation_is_not_remembered(api: Api) -> N
     )
     secret, key = minted.json()["token"], hash_token(minted.json()["token"])
     rt = api.client._transport.app.state.runtime  # type: ignore[attr-defined]
-    cache = principal_cache(rt)
+    cache = rt.principal_cache
 
     principal = await principal_for_token(rt, secret, cached=True)
     assert principal is not None and cache.get(key) == principal

@@ -210,7 +210,9 @@ async def test_an_on_site_command_takes_the_release_work_and_hands_it_back(
     ]
 
 
-async def test_a_command_for_a_level_iv_incident_still_releases_for_it(api: Api) -> None:
+async def test_under_a_command_a_level_iv_incident_is_still_released_by_the_county(
+    api: Api,
+) -> None:
     # Art. 22 gives the command the release for I/II; below that the county keeps it.
     reporter = await api.token(PANZHOU, "reporter")
     mine = await create(api, reporter)
@@ -231,6 +233,8 @@ async def test_escalation_hands_a_major_incident_to_the_provincial_government(
     reporter = await api.token(PANZHOU, "reporter")
     office = await api.token(GUIZHOU, "info_office")
     mine = await create(api, reporter, figures={"deaths": 12})
+    # Art. 23: occurred 01:00, known(II) at intake 02:00 → max(04:00, 03:00).
+    assert _obligation(mine, "first_release")["due_at"] == "2026-11-27T04:00:00Z"
     clock.advance(minutes=30)
     response = await api.post(
         f"{INCIDENTS}/{mine['id']}/escalation",
@@ -241,7 +245,9 @@ async def test_escalation_hands_a_major_incident_to_the_provincial_government(
     escalated = response.json()
     assert escalated["escalated"] is True
     assert escalated["responsible_org"]["id"] == f"gov-{GUIZHOU}"
-    assert _obligation(escalated, "first_release")["org_id"] == f"gov-{GUIZHOU}"
+    # RULES §2: the open obligation moves to the new organ with its due time unchanged.
+    first = _obligation(escalated, "first_release")
+    assert (first["org_id"], first["due_at"]) == (f"gov-{GUIZHOU}", "2026-11-27T04:00:00Z")
 
     twice = await api.post(f"{INCIDENTS}/{mine['id']}/escalation", office, json={"reason": "again"})
     assert_problem(twice, 409)
@@ -409,8 +415,18 @@ async def test_every_change_has_its_audit_entry_and_event_in_order_on_the_timeli
         "incident.close",
     ]
     by_seq = {e["seq"]: e for e in events_of(entries)}
-    tokens = {reporter["Authorization"]: "reporter", approver["Authorization"]: "approver"}
-    assert len(tokens) == 2
+    # Each entry names the organ whose token acted; each token is one id throughout.
+    assert {a["action"]: a["org_id"] for a in audits_of(entries)} == {
+        "incident.create": f"gov-{PANZHOU}",
+        "incident.report": f"gov-{PANZHOU}",
+        "incident.classification": f"gov-{LIUPANSHUI}",
+        "incident.command.establish": f"gov-{PANZHOU}",
+        "incident.command.stand_down": f"gov-{PANZHOU}",
+        "incident.escalate": f"gov-{LIUPANSHUI}",
+        "incident.close": f"gov-{LIUPANSHUI}",
+    }
+    tokens = {(a["org_id"], a["token_id"]) for a in audits_of(entries)}
+    assert len(tokens) == len({token for _, token in tokens}) == 2
     for audit in audits_of(entries):
         # Written with the event that announced it: same transaction, same moment.
         event = by_seq[audit["seq"]]

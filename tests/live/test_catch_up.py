@@ -5,6 +5,7 @@ from __future__ import annotations
 from typing import Any
 
 from app.clock import ManualClock
+from app.events import log
 from tests.conftest import Api
 from tests.live.harness import incident_body
 
@@ -88,3 +89,56 @@ async def test_the_log_is_not_shown_without_a_token(api: Api) -> None:
     r = await api.get("/api/v1/events?after=0", {})
     assert r.status_code == 401
     assert r.headers["content-type"] == "application/problem+json"
+
+
+async def test_a_caller_who_sees_little_of_a_long_log_is_answered_after_5000_rows(
+    api: Api, clock: ManualClock
+) -> None:
+    async with api.db.write() as session:
+        first = await log.append(
+            session, "test.elsewhere", at=clock.now(), division_codes=["520111"], data={}
+        )
+        for _ in range(5000):
+            await log.append(
+                session,
+                "test.elsewhere",
+                at=clock.now(),
+                division_codes=["520111"],
+                data={},
+                flush=False,
+            )
+        own = await log.append(
+            session, "test.own", at=clock.now(), division_codes=["520281"], data={"n": 1}
+        )
+    assert own.seq == first.seq + 5001
+    panzhou = await api.token("520281", "viewer")
+
+    page = (await api.get("/api/v1/events?after=0&limit=10", panzhou)).json()
+    # Huaxi's 5,001 events are not Panzhou's: the scan stops after 5,000 rows, empty-handed,
+    # and says where to carry on.
+    assert page["items"] == []
+    assert page["next_after"] == first.seq + 4999
+    assert page["has_more"] is True
+    assert page["last_seq"] == own.seq
+
+    rest = (await api.get(f"/api/v1/events?after={page['next_after']}", panzhou)).json()
+    assert [e["seq"] for e in rest["items"]] == [own.seq]
+    assert rest["next_after"] == own.seq and rest["has_more"] is False
+    # An event of no incident and no organ carries neither key.
+    assert set(rest["items"][0]) == {"seq", "id", "type", "at", "data"}
+
+
+async def test_a_prefecture_sees_its_counties_and_a_provincial_department_the_province(
+    api: Api,
+) -> None:
+    # RULES §6: an organ's jurisdiction is its division and every division below it;
+    # provincial departments see the whole province.
+    panzhou = await reported(api, "520281", "盘州市煤矿瓦斯爆炸", deaths=1)
+    huaxi = await reported(api, "520111", "花溪区燃气爆炸", deaths=1)
+    seen: dict[str, set[str]] = {}
+    for org in ("520200", "520100", "dept-emergency_management"):
+        body = (await api.get("/api/v1/events?after=0", await api.token(org, "viewer"))).json()
+        seen[org] = {e["incident_id"] for e in body["items"]}
+    assert seen["520200"] == {panzhou["id"]}  # Liupanshui: Panzhou is one of its counties
+    assert seen["520100"] == {huaxi["id"]}  # Guiyang: Huaxi is one of its districts
+    assert seen["dept-emergency_management"] == {panzhou["id"], huaxi["id"]}

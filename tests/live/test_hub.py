@@ -114,3 +114,8 @@ def test_an_organ_sees_events_of_its_divisions_and_events_naming_it() -> None:
     assert not panzhou.sees(["520111"], None)
     assert panzhou.sees(["520111"], "gov-520281")
     assert not panzhou.sees([], None)
+
+
+def test_the_server_pings_every_20_seconds_unless_configured_otherwise() -> None:
+    # API.md, WS /live: "the server pings every 20 s" (the ping also carries the interval).
+    assert Settings.model_fields["ws_ping_seconds"].default == 20.0

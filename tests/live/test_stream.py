@@ -15,6 +15,7 @@ import pytest
 import websockets
 from sqlalchemy import update
 
+from app import metrics
 from app.clock import ManualClock, iso
 from app.db import Database
 from app.events import hub as hub_module
@@ -352,3 +353,29 @@ async def test_stopping_an_instance_tells_its_clients_to_come_back(
     async with websockets.connect(server.ws_url(token=token)) as ws:
         await server.stop()
         assert await close_code(ws) == 1012
+
+
+async def test_readiness_reports_the_hub_and_metrics_count_clients_and_closes(
+    start_server: StartServer, db: Database, clock: ManualClock
+) -> None:
+    server = await start_server()
+    token, _ = await mint(db, clock, "io-520000", "viewer")
+    refused_before = metrics.value("fabu_live_closed_total", code="4401")
+    async with (
+        httpx.AsyncClient(base_url=server.base_url) as http,
+        websockets.connect(server.ws_url(token=token)) as ws,
+    ):
+        for _ in range(250):  # the handshake is answered before the hub counts the client
+            if server.hub.client_count() == 1:
+                break
+            await asyncio.sleep(0.02)
+        ready = await http.get("/readyz")
+        text = (await http.get("/metrics")).text
+        async with websockets.connect(server.ws_url(token="fabu_not-a-real-token")) as refused:
+            assert await close_code(refused) == 4401
+        await ws.close()
+    assert ready.status_code == 200
+    hub = ready.json()["checks"]["hub"]
+    assert hub["ok"] is True and hub["clients"] == 1 and hub["last_seq"] == server.hub.last_seq
+    assert "fabu_live_clients 1.0" in text.splitlines()
+    assert metrics.value("fabu_live_closed_total", code="4401") == refused_before + 1

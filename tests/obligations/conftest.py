@@ -58,9 +58,7 @@ class Scenario:
         return dict(r.json())
 
     async def post(self, url: str, body: Any, org: str = PROVINCE, *roles: str) -> dict[str, Any]:
-        r = await self.api.post(url, await self.as_(org, *(roles or ("reporter",))), body)
-        assert r.status_code in (200, 201), r.text
-        return dict(r.json())
+        return await self.post_as(url, await self.as_(org, *(roles or ("reporter",))), body)
 
     async def post_as(self, url: str, headers: dict[str, str], body: Any) -> dict[str, Any]:
         r = await self.api.post(url, headers, body)

@@ -19,7 +19,7 @@ from app.main import create_app
 from app.models import AuditEntry, Event, ObligationTimer
 from app.runtime import Runtime
 from app.scheduler import lease
-from app.scheduler.firing import fire_due, sweep
+from app.scheduler.firing import FireReport, _fire_batch, fire_due, sweep
 from app.scheduler.service import SchedulerService
 from tests.conftest import T0
 from tests.obligations.conftest import Scenario, events, obligation_row, timers, utc
@@ -127,18 +127,15 @@ async def test_a_batch_rolled_back_fires_again_in_full(scenario: Scenario) -> No
     class Killed(Exception):
         pass
 
-    original = scenario.db.notify_committed
-    try:
+    dying = FireReport()
+    with pytest.raises(Killed):
         async with scenario.db.write() as session:
-            from app.scheduler.firing import FireReport, _fire_batch
-
-            await _fire_batch(session, scenario.clock.now(), 100, "dying", 1.0, FireReport(), [])
+            await _fire_batch(session, scenario.clock.now(), 100, "dying", 1.0, dying, [])
             raise Killed
-    except Killed:
-        pass
-    finally:
-        scenario.db.notify_committed = original  # type: ignore[method-assign]
+    # It had fired the lot inside its transaction, and none of it stayed.
+    assert (dying.reminders, dying.breaches) == (3, 1)
     assert await events(scenario.db, "obligation.reminder", id=first["id"]) == []
+    assert (await obligation_row(scenario.db, first["id"])).status == "pending"
     report = await fire_due(scenario.db, scenario.clock)
     assert (report.reminders, report.breaches) == (3, 1)
 

@@ -22,6 +22,7 @@ from tests.obligations.conftest import (
     events,
     obligation_row,
     reminders,
+    timers,
     utc,
     z,
 )
@@ -279,6 +280,13 @@ async def test_a_major_public_opinion_is_answered_within_the_hour_or_escalated_o
     opinion = await scenario.obligation(incident["id"], "opinion_response")
     assert opinion["article"] == "Art. 25"
     assert opinion["due_at"] == "2026-11-27T03:00:00Z"  # 1 h after it was marked major (T0)
+    assert [(t.name, z(t.fire_at)) for t in await timers(scenario.db, opinion["id"])] == [
+        ("60m", "2026-11-27T02:00:00Z"),
+        ("30m", "2026-11-27T02:30:00Z"),
+        ("10m", "2026-11-27T02:50:00Z"),
+        ("breach", "2026-11-27T03:00:00Z"),
+    ]
+    assert (await scenario.at(utc("2026-11-27T02:59:59Z"))).breaches == 0
     await scenario.at(utc("2026-11-27T03:00:00Z"))
     assert [n for n, _ in await reminders(scenario.db, opinion["id"])] == ["60m", "30m", "10m"]
     (escalation,) = await events(scenario.db, "escalation.raised", obligation_id=opinion["id"])

@@ -19,6 +19,7 @@ from tests.obligations.conftest import (
     events,
     obligation_row,
     reminders,
+    timers,
     utc,
 )
 
@@ -170,14 +171,15 @@ async def test_a_moved_conference_moves_its_filing_deadline(scenario: Scenario) 
 
 
 @pytest.mark.parametrize(
-    ("changed", "due"),
+    ("changed", "reminded", "due"),
     [
-        ("2026-01-31T02:00:00Z", "2026-02-28T16:00:00Z"),
-        ("2028-01-31T02:00:00Z", "2028-02-29T16:00:00Z"),  # a leap year
+        # 28 Feb 2026 is a worked Saturday; the working day before it is Fri 27 Feb.
+        ("2026-01-31T02:00:00Z", "2026-02-27T16:00:00Z", "2026-02-28T16:00:00Z"),
+        ("2028-01-31T02:00:00Z", "2028-02-28T16:00:00Z", "2028-02-29T16:00:00Z"),  # a leap year
     ],
 )
 async def test_a_spokesperson_changed_on_31_january_is_reported_by_the_end_of_february(
-    scenario: Scenario, changed: str, due: str
+    scenario: Scenario, changed: str, reminded: str, due: str
 ) -> None:
     scenario.clock.set(utc(changed))
     obligation = await _write(
@@ -190,6 +192,10 @@ async def test_a_spokesperson_changed_on_31_january_is_reported_by_the_end_of_fe
     )
     assert (obligation.kind, obligation.article) == ("spokesperson_change", "Art. 9")
     assert obligation.due_at == utc(due)
+    assert [(t.name, t.fire_at) for t in await timers(scenario.db, obligation.id)] == [
+        ("1wd", utc(reminded)),
+        ("breach", utc(due)),
+    ]
     report = await scenario.at(utc(due))
     assert (report.reminders, report.breaches) == (1, 1)
 
@@ -215,6 +221,13 @@ async def test_each_routine_department_owes_a_conference_every_quarter(
         by="pc-9",
     )
     assert len(met) == 1
+    # Reminded at the end of Wed 30 Dec, the last working day before the quarter's end.
+    other = next(o for o in opened if o.org_id == "dept-public_security")
+    assert [(t.name, t.fire_at) for t in await timers(scenario.db, other.id)] == [
+        ("1wd", utc("2026-12-30T16:00:00Z")),
+        ("breach", utc("2026-12-31T16:00:00Z")),
+    ]
+    assert (await scenario.at(utc("2026-12-31T15:59:59Z"))).breaches == 0
     # The others breach at the end of the quarter; the commission does not.
     report = await scenario.at(utc("2026-12-31T16:00:00Z"))
     assert report.breaches == 3

@@ -13,14 +13,7 @@ import pytest
 from defusedxml import ElementTree as SafeET
 
 from app.publishing.cap import (
-    CAP_CATEGORIES,
-    CAP_CERTAINTIES,
-    CAP_MSG_TYPES,
     CAP_NS,
-    CAP_SCOPES,
-    CAP_SEVERITIES,
-    CAP_STATUSES,
-    CAP_URGENCIES,
     WarningView,
     cap_datetime,
     make_identifier,
@@ -123,19 +116,19 @@ def test_cap_alert_has_every_required_element_with_allowed_values() -> None:
     assert text(alert, "cap:identifier") == ORIGINAL_ID
     assert text(alert, "cap:sender") == SENDER
     assert text(alert, "cap:sent") == "2026-11-27T20:00:00+08:00"
-    assert text(alert, "cap:status") in CAP_STATUSES
-    assert text(alert, "cap:msgType") in CAP_MSG_TYPES
-    assert text(alert, "cap:scope") in CAP_SCOPES
+    assert text(alert, "cap:status") == "Actual"
+    assert text(alert, "cap:msgType") == "Alert"
+    assert text(alert, "cap:scope") == "Public"
     assert alert.find("cap:references", NS) is None
 
     infos = alert.findall("cap:info", NS)
     assert len(infos) == 1
     info = infos[0]
-    assert text(info, "cap:category") in CAP_CATEGORIES
+    assert text(info, "cap:category") == "Geo"
     assert text(info, "cap:event") == "地质灾害"
-    assert text(info, "cap:urgency") in CAP_URGENCIES
-    assert text(info, "cap:severity") in CAP_SEVERITIES
-    assert text(info, "cap:certainty") in CAP_CERTAINTIES
+    assert text(info, "cap:urgency") == "Expected"
+    assert text(info, "cap:severity") == "Severe"
+    assert text(info, "cap:certainty") == "Likely"
     assert text(info, "cap:responseType") == "Evacuate"
 
     areas = info.findall("cap:area", NS)
@@ -198,13 +191,23 @@ def test_cap_elements_come_in_schema_order() -> None:
 
 
 @pytest.mark.parametrize(
-    ("colour", "severity"),
-    [("red", "Extreme"), ("orange", "Severe"), ("yellow", "Moderate"), ("blue", "Minor")],
+    ("colour", "severity", "level"),
+    [
+        ("red", "Extreme", "I"),
+        ("orange", "Severe", "II"),
+        ("yellow", "Moderate", "III"),
+        ("blue", "Minor", "IV"),
+    ],
 )
-def test_colour_decides_cap_severity(colour: str, severity: str) -> None:
+def test_colour_decides_cap_severity_and_level(colour: str, severity: str, level: str) -> None:
+    """Emergency Response Law: red = I, orange = II, yellow = III, blue = IV."""
     info = parse(to_cap_xml(warning(colour=colour))).find("cap:info", NS)
     assert info is not None
     assert text(info, "cap:severity") == severity
+    parameters = {
+        text(p, "cap:valueName"): text(p, "cap:value") for p in info.findall("cap:parameter", NS)
+    }
+    assert parameters == {"colour": colour, "level": level}
 
 
 def test_every_cap_time_has_a_numeric_offset_and_whole_seconds() -> None:

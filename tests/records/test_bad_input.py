@@ -60,6 +60,19 @@ CASES: list[tuple[str, str, dict[str, Any], str]] = [
         "speakers.0.name",
     ),
     (
+        "speaker of an unknown organ",
+        CONFERENCES,
+        conference_body(
+            EMERGENCY,
+            "2026-12-04T02:00:00Z",
+            speakers=[
+                {"name": "甲", "title": "副厅长", "org_id": EMERGENCY},
+                {"name": "乙", "title": "处长", "org_id": "dept-nope"},
+            ],
+        ),
+        "speakers[1].org_id",
+    ),
+    (
         "unknown field",
         CONFERENCES,
         conference_body(EMERGENCY, "2026-12-04T02:00:00Z", rostrum=9),

@@ -7,6 +7,7 @@ from datetime import UTC, datetime, timedelta
 from typing import Any
 
 from app.clock import ManualClock
+from app.scheduler.firing import fire_due
 from app.workflows import obligations as obligations_wf
 from tests.api.helpers import PANZHOU, assert_problem, create, stored_counts
 from tests.conftest import T0, Api
@@ -92,14 +93,29 @@ async def test_a_filing_one_second_late_is_still_recorded_with_its_time(
     office = await api.token(EMERGENCY, "drafter")
     # Fri 4 Dec 2026 → 3, 2, 1 Dec, 30, 27 Nov → filed by the end of Fri 27 Nov.
     conference = await _schedule(api, office, scheduled_at="2026-12-04T02:00:00Z")
-    assert conference["filing"]["obligation"]["due_at"] == "2026-11-27T16:00:00Z"
+    due = conference["filing"]["obligation"]
+    assert due["due_at"] == "2026-11-27T16:00:00Z"
     await prepare(api, office, conference["id"])
+
+    # The last second of the day is still in time; at 24:00 Beijing time it is breached
+    # and goes to the provincial information office (Art. 39(1)).
+    clock.set(datetime(2026, 11, 27, 15, 59, 59, tzinfo=UTC))
+    await fire_due(api.db, clock)
+    assert (await api.get(f"{OBLIGATIONS}/{due['id']}", office)).json()["status"] == "pending"
+    clock.set(datetime(2026, 11, 27, 16, 0, 0, tzinfo=UTC))
+    await fire_due(api.db, clock)
+    breached = (await api.get(f"{OBLIGATIONS}/{due['id']}", office)).json()
+    assert breached["status"] == "breached"
+    assert breached["breached_at"] == "2026-11-27T16:00:00Z"
+    assert breached["escalated_to_org_id"] == PROVINCE_IO
+
     clock.set(datetime(2026, 11, 27, 16, 0, 1, tzinfo=UTC))
     filed = await api.post(f"{CONFERENCES}/{conference['id']}/file", office)
     assert filed.status_code == 200
     obligation = filed.json()["filing"]["obligation"]
     assert obligation["status"] == "met"
     assert obligation["met_at"] == "2026-11-27T16:00:01Z"
+    assert obligation["breached_at"] == "2026-11-27T16:00:00Z"
     assert obligation["seconds_remaining"] == -1
 
 

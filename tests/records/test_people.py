@@ -7,6 +7,7 @@ from datetime import UTC, datetime
 from typing import Any
 
 from app.clock import ManualClock
+from app.scheduler.firing import fire_due
 from tests.api.helpers import assert_problem
 from tests.conftest import Api
 from tests.records.helpers import (
@@ -14,6 +15,7 @@ from tests.records.helpers import (
     INTERVIEWS,
     LIUPANSHUI_GOV,
     PROVINCE_IO,
+    REPORTS,
     SPOKESPERSONS,
     ZUNYI_GOV,
     parse_csv,
@@ -81,12 +83,48 @@ async def test_a_removal_is_reported_with_the_successor_within_a_month(
     assert_problem(again, 409)
 
 
+async def test_a_change_not_reported_within_the_month_is_breached_at_midnight(
+    api: Api, clock: ManualClock
+) -> None:
+    # Art. 9: removed on Sat 31 Jan 2026 → reported by 24:00 on 28 Feb, Beijing time.
+    clock.set(datetime(2026, 1, 31, 3, 0, tzinfo=UTC))
+    office = await api.token(EMERGENCY, "approver")
+    zhang = await _appoint(api, office, appointment("spokesperson", "张伟", "2025-06-01"))
+    removal = {"removed_on": "2026-01-31", "reason": "工作调动"}
+    response = await api.post(f"{SPOKESPERSONS}/{zhang['id']}/remove", office, removal)
+    obligation_url = f"/api/v1/obligations/{response.json()['obligation']['id']}"
+
+    clock.set(datetime(2026, 2, 28, 15, 59, 59, tzinfo=UTC))
+    await fire_due(api.db, clock)
+    assert (await api.get(obligation_url, office)).json()["status"] == "pending"
+    clock.set(datetime(2026, 2, 28, 16, 0, 0, tzinfo=UTC))
+    await fire_due(api.db, clock)
+    breached = (await api.get(obligation_url, office)).json()
+    assert breached["status"] == "breached"
+    assert breached["breached_at"] == "2026-02-28T16:00:00Z"
+    assert breached["escalated_to_org_id"] == PROVINCE_IO
+
+    # Reporting the successor late still records when it came.
+    clock.set(datetime(2026, 3, 2, 2, 0, tzinfo=UTC))
+    wang = await _appoint(api, office, appointment("spokesperson", "王芳", "2026-03-02"))
+    met = (await api.get(obligation_url, office)).json()
+    assert (met["status"], met["met_at"], met["met_by"]) == (
+        "met",
+        "2026-03-02T02:00:00Z",
+        wang["id"],
+    )
+    assert met["breached_at"] == "2026-02-28T16:00:00Z"
+    report = (await api.get(f"{REPORTS}?year=2026", office)).json()
+    assert report["breaches_by_kind"]["spokesperson_change"] == 1
+    assert report["accountability_records"] == 1
+
+
 async def test_a_successor_already_on_record_answers_the_removal_at_once(
     api: Api, clock: ManualClock
 ) -> None:
     office = await api.token(LIUPANSHUI_GOV, "approver")
     old = await _appoint(api, office, appointment("spokesperson", "陈刚", "2024-03-01"))
-    await _appoint(api, office, appointment("spokesperson", "周丽", "2026-11-27"))
+    new = await _appoint(api, office, appointment("spokesperson", "周丽", "2026-11-27"))
     response = await api.post(
         f"{SPOKESPERSONS}/{old['id']}/remove",
         office,
@@ -96,6 +134,7 @@ async def test_a_successor_already_on_record_answers_the_removal_at_once(
     assert obligation["due_at"] == "2026-12-27T16:00:00Z"
     assert obligation["status"] == "met"
     assert obligation["met_at"] == "2026-11-27T02:00:00Z"
+    assert obligation["met_by"] == new["id"]
 
 
 async def test_an_organ_has_at_most_two_spokespersons(api: Api) -> None:
@@ -236,6 +275,10 @@ async def test_an_interview_request_is_accepted_or_declined_with_a_reason(
     assert request["requested_at"] == "2026-11-27T02:00:00Z"
 
     clock.advance(hours=1)
+    too_far = {"interview_at": "2027-11-28T03:00:01Z"}  # 366 days and a second ahead
+    assert_problem(
+        await api.post(f"{INTERVIEWS}/{request['id']}/accept", chief, too_far), 422, "interview_at"
+    )
     accepted = await api.post(
         f"{INTERVIEWS}/{request['id']}/accept", chief, {"interview_at": "2026-11-28T02:00:00Z"}
     )
@@ -272,3 +315,8 @@ async def test_an_interview_needs_a_press_card_and_stays_in_jurisdiction(api: Ap
     zunyi = await api.token(ZUNYI_GOV, "approver", "info_office")
     assert_problem(await api.post(f"{INTERVIEWS}/{request['id']}/accept", zunyi), 404)
     assert (await api.get(INTERVIEWS, zunyi)).json()["items"] == []
+    assert_problem(await api.get(f"{INTERVIEWS}?org={LIUPANSHUI_GOV}", zunyi), 404)
+    province = await api.token(PROVINCE_IO, "viewer")
+    listed = await api.get(f"{INTERVIEWS}?org={LIUPANSHUI_GOV}", province)
+    assert [i["id"] for i in listed.json()["items"]] == [request["id"]]
+    assert (await api.get(f"{INTERVIEWS}?org={EMERGENCY}", province)).json()["items"] == []

@@ -82,6 +82,12 @@ async def _publish(api: Api, office: Office, warning: dict[str, Any]) -> dict[st
     return result
 
 
+async def _announced(api: Api) -> list[Event]:
+    async with api.db.read() as session:
+        events = await session.execute(select(Event).where(Event.type == "warning.published"))
+        return list(events.scalars())
+
+
 async def _cap(api: Api, warning_id: str) -> Element:
     response = await api.client.get(f"{WARNINGS}/{warning_id}.cap")  # no token: it is public
     assert response.status_code == 200, response.text
@@ -141,8 +147,13 @@ async def test_an_orange_geological_warning_goes_out_as_cap_1_2(
     )
     assert release.json()["kind"] == "early_warning"
     assert release.json()["channels"] == ["website", "weibo"]
-    assert "预警区域：水城区、盘州市。" in release.json()["body"]
-    assert "防御指引：危险区群众立即撤离" in release.json()["body"]
+    # Art. 24 in the words people read: colour and level, area, start and end (Beijing
+    # time), what to do.
+    body = release.json()["body"]
+    assert "预警级别：橙色（II级）。" in body
+    assert "预警区域：水城区、盘州市。" in body
+    assert "起始时间：2026年11月27日12时00分；截止时间：2026年11月28日12时00分。" in body
+    assert "防御指引：危险区群众立即撤离" in body
 
     # Nothing is public before it is published.
     assert_problem(await api.client.get(f"{WARNINGS}/{warning['id']}.cap"), 404)
@@ -193,12 +204,7 @@ async def test_an_orange_geological_warning_goes_out_as_cap_1_2(
     assert areas == [("水城区", "GB/T 2260", "520204"), ("盘州市", "GB/T 2260", "520281")]
 
     # The publication is announced once, as warning.published.
-    async with api.db.read() as session:
-        events = (
-            (await session.execute(select(Event).where(Event.type == "warning.published")))
-            .scalars()
-            .all()
-        )
+    events = await _announced(api)
     assert [e.data["id"] for e in events] == [warning["id"]]
     assert "520281" in events[0].division_codes
 
@@ -224,6 +230,7 @@ async def test_an_update_and_a_cancel_reference_what_they_replace(
     assert update["references_id"] == original["id"]
     assert update["identifier"] == "52000000000000_20261127130000_0"
     assert update["headline"] == "贵州省自然资源厅更新地质灾害红色预警"
+    assert (update["colour"], update["level"], update["severity"]) == ("red", "I", "Extreme")
     assert update["event"] == "地质灾害"  # carried over
     assert update["status"] == "draft"
 
@@ -316,6 +323,7 @@ async def test_the_atom_feed_lists_what_is_in_force_for_a_feed_reader(
     # The link leads to the CAP document itself.
     cap = await api.client.get(cap_url.removeprefix("http://127.0.0.1:8000"))
     assert cap.status_code == 200
+    assert one(parse(cap.content), "cap:identifier") == geological["identifier"]
 
     # A hub for Zunyi (520303 Huichuan is in it) sees only the flood warning.
     zunyi = feedparser.parse((await api.client.get(f"{FEED}?division=520300")).content)
@@ -333,7 +341,7 @@ async def test_the_atom_feed_lists_what_is_in_force_for_a_feed_reader(
         drafter,
         {"reason": "误发"},
     )
-    assert retraction.status_code in (200, 201), retraction.text
+    assert retraction.status_code == 201, retraction.text
     await office.walk(retraction.json()["id"])
     gone = feedparser.parse((await api.client.get(FEED)).content)
     assert gone.entries == []
@@ -377,7 +385,7 @@ async def test_warnings_are_read_and_changed_only_within_jurisdiction(api: Api) 
     )
     # The prefecture above sees it, but only the issuer updates it...
     liupanshui = await api.token("520200", "drafter")
-    assert (await api.get(f"{WARNINGS}/{warning['id']}", liupanshui)).status_code == 200
+    assert (await api.get(f"{WARNINGS}/{warning['id']}", liupanshui)).json()["id"] == warning["id"]
     refused = await api.post(f"{WARNINGS}/{warning['id']}/update", liupanshui, {"reason": "x"})
     assert_problem(refused, 403)
     # ...and not before anything of it is published.
@@ -414,12 +422,20 @@ async def test_the_feed_follows_the_latest_message_of_each_warning(
     response = await api.post(f"{WARNINGS}/{open_ended['id']}/cancel", drafter, {"reason": "解除"})
     await _publish(api, office, response.json())
 
-    now = titles((await api.client.get(FEED)).content)
-    assert now == [
+    both = [
         "贵州省自然资源厅解除山体滑坡橙色预警",
         "贵州省自然资源厅更新地质灾害橙色预警",
     ]
-    clock.set(T0 + timedelta(hours=10, seconds=1))  # 12:00:01, the update has lapsed
+    assert titles((await api.client.get(FEED)).content) == both
+    # The Cancel of a warning with no expiry expires 24 h after it was sent (04:00).
+    cancel = await api.get(f"{WARNINGS}/{response.json()['id']}", drafter)
+    assert cancel.json()["expires"] == "2026-11-28T04:00:00Z"
+    # A message is listed while its expiry is still ahead, to the second.
+    clock.set(T0 + timedelta(hours=10, seconds=-1))  # 11:59:59
+    assert titles((await api.client.get(FEED)).content) == both
+    clock.set(T0 + timedelta(hours=10))  # 12:00:00, the update has lapsed
+    assert titles((await api.client.get(FEED)).content) == ["贵州省自然资源厅解除山体滑坡橙色预警"]
+    clock.set(T0 + timedelta(hours=26, seconds=-1))
     assert titles((await api.client.get(FEED)).content) == ["贵州省自然资源厅解除山体滑坡橙色预警"]
     clock.set(T0 + timedelta(hours=26))  # 24 h after the Cancel was sent at 04:00
     assert titles((await api.client.get(FEED)).content) == []
@@ -437,13 +453,7 @@ async def test_publishing_the_release_itself_publishes_the_warning(api: Api) -> 
     # publication is announced once.
     again = await api.post(f"{WARNINGS}/{warning['id']}/publish", await office.as_("drafter"))
     assert_problem(again, 409)
-    async with api.db.read() as session:
-        events = (
-            (await session.execute(select(Event).where(Event.type == "warning.published")))
-            .scalars()
-            .all()
-        )
-    assert [e.data["id"] for e in events] == [warning["id"]]
+    assert [e.data["id"] for e in await _announced(api)] == [warning["id"]]
 
 
 async def test_the_listing_shows_each_message_as_it_is_shown_alone(
@@ -473,3 +483,33 @@ async def test_the_listing_shows_each_message_as_it_is_shown_alone(
     assert [w["id"] for w in active] == [update["id"], first["id"]]
     newest = (await api.get(WARNINGS, drafter, params={"limit": 1})).json()["items"]
     assert [w["id"] for w in newest] == [pending["id"]]
+
+
+async def test_an_organ_enters_at_most_ten_warnings_in_one_second(api: Api) -> None:
+    """GB/T 35965.1: the identifier's last digit is the serial within the second, 0-9."""
+    office = Office(api, NATURAL_RESOURCES)
+    identifiers = [(await _issue(api, office))["identifier"] for _ in range(10)]
+    assert identifiers == [f"52000000000000_20261127100000_{n}" for n in range(10)]
+    eleventh = await api.post(WARNINGS, await office.as_("drafter"), warning_body())
+    assert_problem(eleventh, 409)
+    assert eleventh.json()["type"].endswith("identifier-serials-spent")
+
+
+async def test_a_warning_looks_at_most_a_year_ahead(api: Api) -> None:
+    """A warning concerns what is coming: onset and expiry lie within 366 days of now."""
+    drafter = await api.token(NATURAL_RESOURCES, "drafter")
+    at_horizon = (T0 + timedelta(days=366)).isoformat()
+    beyond = (T0 + timedelta(days=366, seconds=1)).isoformat()
+    response = await api.post(WARNINGS, drafter, warning_body(onset=at_horizon, expires=None))
+    assert response.status_code == 201, response.text
+    response = await api.post(WARNINGS, drafter, warning_body(onset=beyond, expires=None))
+    assert_problem(response, 422, "onset")
+    response = await api.post(WARNINGS, drafter, warning_body(expires=beyond))
+    assert_problem(response, 422, "expires")
+    # An expiry at or before now is refused too: the warning would be over already.
+    response = await api.post(
+        WARNINGS,
+        drafter,
+        warning_body(onset=(T0 - timedelta(hours=1)).isoformat(), expires=T0.isoformat()),
+    )
+    assert_problem(response, 422, "expires")

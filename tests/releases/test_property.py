@@ -209,7 +209,8 @@ async def _waiting(db: Database, release_id: str) -> tuple[Release, list[str]]:
         release = await session.get(Release, release_id)
         assert release is not None
         steps = [FlowStep.from_dict(s) for s in release.flow]
-        return release, await flow._waiting_for(session, release, steps)
+        acted = await flow._acted(session, release, steps)
+        return release, flow._waiting_for(release, steps, acted)
 
 
 @settings(

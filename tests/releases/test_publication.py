@@ -119,7 +119,7 @@ async def test_a_correction_needs_a_publication_to_replace(api: Api) -> None:
     office = await PressOffice.of(api, EMERGENCY)
     draft = await office.drafted(incident["id"])
     response = await office.draft(incident["id"], kind="correction", replaces_id=draft["id"])
-    assert_problem(response, 409)
+    assert assert_problem(response, 409)["type"].endswith("/not-published")
 
 
 async def test_a_rumor_clarification_answers_a_major_public_opinion(api: Api) -> None:

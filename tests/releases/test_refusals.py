@@ -75,6 +75,9 @@ async def test_zero_casualties_is_an_answer_not_a_missing_element(api: Api) -> N
     facts = first_facts(deaths=0, injured=0, missing=0, involved=0)
     response = await office.draft(incident["id"], facts=facts)
     assert response.status_code == 201, response.text
+    draft = response.json()
+    assert draft["facts"]["casualties"] == {"deaths": 0, "injured": 0, "missing": 0, "involved": 0}
+    assert draft["differences"] == []
 
 
 async def test_a_first_release_is_about_an_incident(api: Api) -> None:
@@ -162,6 +165,37 @@ async def test_a_published_figure_that_goes_down_must_be_explained(api: Api) -> 
         incident["id"], **follow, explanation="经核实，1名此前报告遇难人员已获救"
     )
     assert explained["differences"][0]["source"] == "publication"
+
+
+async def test_an_explanation_of_blanks_explains_nothing(api: Api) -> None:
+    incident = await report_mine_accident(api)
+    office = await PressOffice.of(api, EMERGENCY)
+    response = await office.draft(incident["id"], facts=first_facts(deaths=7), explanation="   ")
+    body = assert_problem(response, 409, article="Art. 16")
+    assert [d["field"] for d in body["differences"]] == ["facts.casualties.deaths"]
+
+
+async def test_a_retracted_publication_no_longer_binds_the_figures(api: Api) -> None:
+    incident = await report_mine_accident(api)
+    office = await PressOffice.of(api, EMERGENCY)
+    first = await office.published(incident["id"])
+    reporter = await api.token(PANZHOU, "reporter")
+    api.clock.advance(hours=1)
+    response = await api.post(
+        f"{INCIDENTS}/{incident['id']}/reports", reporter, json={"figures": {"deaths": 7}}
+    )
+    assert response.status_code == 200, response.text
+    follow = {"kind": "follow_up", "facts": {"casualties": first_facts(deaths=7)["casualties"]}}
+    # While the first release stands, its 8 dead bind a later figure (Art. 16).
+    assert_problem(await office.draft(incident["id"], **follow), 409, article="Art. 16")
+
+    retracted = await office.act(first["id"], "retract", office.drafter, json={"reason": "有误"})
+    assert retracted.status_code == 201, retracted.text
+    await office.through_approval(retracted.json()["id"])
+    await office.ok(retracted.json()["id"], "publish")
+
+    # Only the situation report is left to agree with.
+    assert (await office.drafted(incident["id"], **follow))["differences"] == []
 
 
 async def test_a_situation_report_after_approval_stops_the_publication_until_redrafted(
@@ -256,6 +290,23 @@ async def test_no_one_approves_their_own_draft(api: Api) -> None:
     body = assert_problem(await office.act(draft["id"], "approve", both), 403, article="Art. 15")
     assert body["type"].endswith("/own-draft")
     # Someone else approves it.
+    assert (await office.ok(draft["id"], "approve"))["status"] == "ready"
+
+
+async def test_whoever_edited_a_draft_does_not_approve_it(api: Api) -> None:
+    incident = await report_mine_accident(api)
+    office = await PressOffice.of(api, EMERGENCY)
+    both = await api.token(EMERGENCY, "drafter", "approver")
+    draft = await office.drafted(incident["id"])
+    response = await api.client.patch(
+        f"{RELEASES}/{draft['id']}", headers=both, json={"title": "盘州市某煤矿透水事故通报"}
+    )
+    assert response.status_code == 200, response.text
+    await office.ok(draft["id"], "submit")
+    await office.ok(draft["id"], "review")
+
+    body = assert_problem(await office.act(draft["id"], "approve", both), 403, article="Art. 15")
+    assert body["type"].endswith("/own-draft")
     assert (await office.ok(draft["id"], "approve"))["status"] == "ready"
 
 
@@ -402,6 +453,8 @@ async def test_bad_bodies_name_the_field(api: Api) -> None:
         ({"kind": "correction"}, "replaces_id"),
         ({"subject_id": "x"}, "subject_id"),
         ({"co_signers": ["gov-999999"]}, "co_signers[0]"),
+        # Art. 21: paid provision of news information is not a thing a release can carry.
+        ({"price_cny": 100}, "price_cny"),
     ]
     for change, field in cases:
         body = {**release_body("first"), **change}

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 from app.rules.releases import (
     DEFAULT_FLOW,
+    MAX_FLOW_STEPS,
     FlowStep,
     ReleaseKind,
     StepKind,
@@ -105,6 +106,23 @@ def test_a_flow_without_review_before_approval_is_an_art_39_6_matter() -> None:
 
 def test_an_empty_flow_is_refused() -> None:
     assert [e.article for e in validate_flow([])] == ["Art. 27"]
+
+
+def test_a_flow_has_at_most_twelve_steps() -> None:
+    def with_approvals(n: int) -> list[FlowStep]:
+        return [
+            FlowStep(StepKind.submit, "drafter"),
+            FlowStep(StepKind.review, "reviewer"),
+            *[FlowStep(StepKind.approve, "approver")] * n,
+            FlowStep(StepKind.cosign, "approver", co_signers=True),
+            FlowStep(StepKind.publish, "drafter"),
+        ]
+
+    assert MAX_FLOW_STEPS == 12
+    assert validate_flow(with_approvals(8)) == []  # 12 steps
+    assert [(e.field, e.message) for e in validate_flow(with_approvals(9))] == [
+        ("steps", "at most 12 steps")
+    ]
 
 
 def test_approving_before_the_review_names_art_39_6() -> None:

@@ -271,6 +271,11 @@ def test_a_due_inside_a_day_is_reminded_at_the_end_of_the_previous_working_day()
     assert previous_working_day_end(utc(2026, 10, 8, 6)).at == utc(2026, 9, 30, 16)
 
 
+def test_two_working_days_before_a_due_skip_the_sunday() -> None:
+    # Due end of Tue 13 Oct 2026: 12 Oct, then the adjusted Saturday 10 Oct.
+    assert previous_working_day_end(utc(2026, 10, 13, 16), 2).at == utc(2026, 10, 10, 16)
+
+
 # --- refusals -------------------------------------------------------------------------------
 
 

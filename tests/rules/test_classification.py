@@ -62,7 +62,13 @@ def test_levels_and_categories_have_chinese_and_english_labels() -> None:
     assert II.label.zh == "重大"
     assert set(CATEGORY_LABELS) == set(Category)
     assert ACCIDENT.label.en == "accident"
-    assert WARNING_COLOURS[I].en == "red" and WARNING_COLOURS[IV].en == "blue"
+    # Art. 24 warnings take the Emergency Response Law's colours, one per level.
+    assert {lv: (c.zh, c.en) for lv, c in WARNING_COLOURS.items()} == {
+        I: ("红色", "red"),
+        II: ("橙色", "orange"),
+        III: ("黄色", "yellow"),
+        IV: ("蓝色", "blue"),
+    }
 
 
 # --- production-safety accidents (Decree 493, Art. 3) ----------------------------------------
@@ -215,6 +221,13 @@ def test_geological_disasters_and_hazards_grade_by_their_own_table(
     figure: str, value: int, level: Level
 ) -> None:
     assert classify(NATURAL, "geological", {figure: value}).level == level
+
+
+def test_a_landslide_counts_its_missing_with_its_dead() -> None:
+    result = classify(NATURAL, "geological", {"deaths": 9, "missing": 1})
+    assert result.level == II
+    assert result.missing_counted_as_deaths is True
+    assert (result.basis[0].criterion, result.basis[0].value) == ("deaths incl. missing ≥ 10", 10)
 
 
 def test_a_landslide_threatening_600_villagers_is_a_major_hazard() -> None:

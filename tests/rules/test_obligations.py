@@ -121,6 +121,28 @@ def test_the_late_report_rule_takes_over_only_past_2_h_after_the_event(
     assert specs[ObligationKind.first_release].due_at == first_release_due
 
 
+@pytest.mark.parametrize(
+    ("reported_after", "conference_due"),
+    [
+        (23 * H - 1 * S, utc(2026, 7, 15, 2, 0, 0)),  # in time: 24 h from the event
+        (23 * H, utc(2026, 7, 15, 2, 0, 0)),  # the crossover: both rules give 02:00:00
+        (23 * H + 1 * S, utc(2026, 7, 15, 2, 0, 1)),  # late by a second: 1 h from the report
+    ],
+)
+def test_the_conference_late_report_rule_takes_over_only_past_23_h_after_the_event(
+    reported_after: timedelta, conference_due: datetime
+) -> None:
+    specs = by_kind(incident_obligations(facts(known_at={Level.II: OCCURRED + reported_after})))
+    assert specs[ObligationKind.press_conference].due_at == conference_due
+
+
+def test_a_conference_known_late_says_so_in_its_reason() -> None:
+    specs = by_kind(incident_obligations(facts(known_at={Level.II: OCCURRED + 23 * H + 1 * S})))
+    assert specs[ObligationKind.press_conference].reason == (
+        "level II or above known only at 2026-07-15T01:00:01Z, due 1 h after that"
+    )
+
+
 def test_a_late_report_says_so_in_its_reason() -> None:
     specs = by_kind(incident_obligations(facts(known_at={Level.II: OCCURRED + 4 * H})))
     assert specs[ObligationKind.first_release].reason == (
@@ -237,6 +259,16 @@ def test_major_public_opinion_on_a_social_security_incident_is_answered_within_t
 def test_major_public_opinion_on_an_accident_is_not_an_art_25_matter() -> None:
     f = facts(level=Level.III, public_opinion_major_at=utc(2026, 7, 14, 13))
     assert incident_obligations(f) == []
+
+
+def test_the_opinion_response_window_is_configurable() -> None:
+    marked = utc(2026, 7, 14, 13, 20, 5)
+    f = facts(category=Category.social_security, level=Level.III, public_opinion_major_at=marked)
+    (spec,) = incident_obligations(f, Windows(opinion_response=30 * M))
+    assert (spec.due_at, spec.reason) == (
+        utc(2026, 7, 14, 13, 50, 5),
+        "major public opinion marked at 2026-07-14T13:20:05Z, due 30 min after",
+    )
 
 
 # --- Art. 24: summary after a major disaster or accident is closed --------------------------
@@ -432,6 +464,15 @@ def test_a_conference_just_after_midnight_shanghai_counts_back_from_its_local_da
     assert conference_filing_due(utc(2026, 10, 12, 16, 30)).due_at == utc(2026, 9, 30, 16)
 
 
+def test_the_filing_lead_time_is_configurable() -> None:
+    # Mon 12 Oct 2026, 3 working days ahead: 10 (adjusted Saturday), 9, 8 Oct.
+    spec = conference_filing_due(utc(2026, 10, 12, 1), Windows(conference_filing_working_days=3))
+    assert (spec.due_at, spec.reason) == (
+        utc(2026, 10, 8, 16),
+        "3 working days before the conference at 2026-10-12T01:00:00Z",
+    )
+
+
 # --- Art. 9 and Art. 29 -------------------------------------------------------------------------
 
 
@@ -518,6 +559,12 @@ def test_conference_filing_and_quarter_reminders() -> None:
     assert reminder_times(filing) == [("1wd", utc(2026, 9, 28, 16))]
     quarter = routine_conference_due(utc(2026, 8, 1))  # due end of Wed 30 Sep
     assert reminder_times(quarter) == [("1wd", utc(2026, 9, 29, 16))]
+
+
+def test_a_spokesperson_change_is_reminded_a_working_day_before_its_month_ends() -> None:
+    # Due at the end of Sat 28 Feb 2026, a worked Saturday: reminded at the end of Fri 27 Feb.
+    spec = spokesperson_change_due(utc(2026, 1, 31, 2))
+    assert reminder_times(spec) == [("1wd", utc(2026, 2, 27, 16))]
 
 
 def test_reminders_are_configurable() -> None:

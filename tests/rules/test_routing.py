@@ -137,25 +137,28 @@ def test_without_a_command_or_escalation_the_provincial_disposal_authority_relea
 
 @pytest.mark.parametrize("category", ART_22_CATEGORIES)
 @pytest.mark.parametrize(("command", "escalated"), [(False, False), (True, False), (True, True)])
-def test_a_level_iii_incident_goes_to_the_prefecture_government_of_the_place(
-    tree: DivisionTree, category: Category, command: bool, escalated: bool
+@pytest.mark.parametrize(
+    ("level", "kind", "government"),
+    [
+        (III, ResponsibleKind.prefecture_government, GUIYANG),
+        (IV, ResponsibleKind.county_government, NANMING),
+    ],
+)
+def test_a_level_iii_or_iv_incident_goes_to_the_local_government_of_the_place(
+    tree: DivisionTree,
+    category: Category,
+    command: bool,
+    escalated: bool,
+    level: Level,
+    kind: ResponsibleKind,
+    government: str,
 ) -> None:
-    result = responsible(tree, category, III, command=command, escalated=escalated)
-    assert result.kind is ResponsibleKind.prefecture_government
-    assert result.org == gov(GUIYANG)
+    # Art. 22: III to the prefecture, IV to the county, whatever the command or escalation.
+    result = responsible(tree, category, level, command=command, escalated=escalated)
+    assert result.kind is kind
+    assert result.org == gov(government)
     assert result.co_signers == ()
     assert result.reason.startswith("Art. 22")
-
-
-@pytest.mark.parametrize("category", ART_22_CATEGORIES)
-@pytest.mark.parametrize(("command", "escalated"), [(False, False), (True, False), (True, True)])
-def test_a_level_iv_incident_goes_to_the_county_government_of_the_place(
-    tree: DivisionTree, category: Category, command: bool, escalated: bool
-) -> None:
-    result = responsible(tree, category, IV, command=command, escalated=escalated)
-    assert result.kind is ResponsibleKind.county_government
-    assert result.org == gov(NANMING)
-    assert result.co_signers == ()
 
 
 # --- Art. 25: social security ----------------------------------------------------------------

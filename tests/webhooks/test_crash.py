@@ -119,22 +119,19 @@ async def _prepare(db_url: str) -> tuple[str, str]:
     try:
         async with db.write() as session:
             await directory.seed(session)
-            _, admin = await tokens_wf.issue(
-                session,
-                org_id="gov-520000",
-                roles=["admin"],
-                name="a",
-                clock=SystemClock(),
-                actor=None,
-            )
-            _, reporter = await tokens_wf.issue(
-                session,
-                org_id="gov-520000",
-                roles=["reporter"],
-                name="r",
-                clock=SystemClock(),
-                actor=None,
-            )
+            admin, reporter = [
+                (
+                    await tokens_wf.issue(
+                        session,
+                        org_id="gov-520000",
+                        roles=[role],
+                        name=role,
+                        clock=SystemClock(),
+                        actor=None,
+                    )
+                )[1]
+                for role in ("admin", "reporter")
+            ]
         return admin, reporter
     finally:
         await db.dispose()

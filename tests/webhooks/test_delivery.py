@@ -6,13 +6,17 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from email.utils import format_datetime
 
-from app.clock import ManualClock
+from sqlalchemy import select
+
+from app.clock import ManualClock, iso
 from app.config import Settings
 from app.db import Database
+from app.models import AuditEntry
 from app.publishing import policy
 from app.publishing.render import WECHAT_TITLE_LIMIT, WEIBO_TEXT_LIMIT
-from app.publishing.worker import DeliveryWorker
+from app.publishing.worker import CLAIM_LEASE, DeliveryWorker
 from app.runtime import Runtime
+from app.workflows import webhooks as flow
 from tests.conftest import Api
 from tests.webhooks.conftest import (
     NANMING,
@@ -223,6 +227,69 @@ async def test_after_the_tenth_failure_a_delivery_is_dead_until_redelivered_by_h
     assert view["attempt_log"][-1]["status_code"] == 204
 
 
+async def test_a_redelivered_dead_letter_gets_the_whole_schedule_again(
+    api: Api,
+    admin: dict[str, str],
+    reporter: dict[str, str],
+    receiver: Receiver,
+    worker: DeliveryWorker,
+    db: Database,
+    clock: ManualClock,
+) -> None:
+    sub = await subscribe(api, admin, receiver, "/client")
+    receiver.answer = lambda _p: (500, {}, b"")
+    await report(api, reporter)
+    await worker.run_once()
+    for _ in range(9):
+        [d] = await deliveries(db, sub["id"])
+        assert d.next_attempt_at is not None
+        clock.set(d.next_attempt_at)
+        await worker.run_once()
+    [d] = await deliveries(db, sub["id"])
+    assert (d.status, d.attempts) == ("dead", 10)
+
+    clock.advance(days=1)
+    redelivered = await api.post(f"/api/v1/deliveries/{d.id}/redeliver", admin)
+    assert redelivered.json()["next_attempt_at"] == iso(clock.now())  # at once
+    assert await worker.run_once() == 1
+    # Attempt 11 failed too: the first wait of a new round (5 s), not a dead letter.
+    [d] = await deliveries(db, sub["id"])
+    assert (d.status, d.attempts) == ("pending", 11)
+    assert d.next_attempt_at is not None
+    assert within_jitter(d.next_attempt_at - clock.now(), SCHEDULE[1])
+    assert [a.outcome for a in await attempts(db, d.id)][-1] == "retry"
+
+
+async def test_a_claim_lapses_after_exactly_thirty_seconds(
+    api: Api,
+    admin: dict[str, str],
+    reporter: dict[str, str],
+    receiver: Receiver,
+    worker: DeliveryWorker,
+    db: Database,
+    clock: ManualClock,
+) -> None:
+    """A worker that claimed a delivery and died before recording it holds it for the
+    lease, then any worker sends it again (at least once)."""
+    lease = timedelta(seconds=30)
+    sub = await subscribe(api, admin, receiver, "/client")
+    await report(api, reporter)
+    await worker.scan()
+    claimed_at = clock.now()
+    async with db.write() as session:
+        [(target, claimed)] = await flow.claim_many(
+            session, [(sub["id"], 8)], now=claimed_at, lease=CLAIM_LEASE
+        )
+    assert target is not None and len(claimed) == 1  # ... and the claimant dies here
+
+    clock.set(claimed_at + lease - timedelta(microseconds=1))
+    assert await worker.deliver_due() == 0
+    clock.set(claimed_at + lease)
+    assert await worker.deliver_due() == 1
+    assert [r.webhook_id for r in receiver.at("/client")] == [claimed[0].event.id]
+    assert [d.status for d in await deliveries(db, sub["id"])] == ["delivered"]
+
+
 async def test_410_gone_switches_the_subscription_off_and_spares_the_others(
     api: Api,
     admin: dict[str, str],
@@ -244,6 +311,14 @@ async def test_410_gone_switches_the_subscription_off_and_spares_the_others(
     [dead] = await deliveries(db, gone["id"])
     assert dead.status == "dead"
     assert [d.status for d in await deliveries(db, alive["id"])] == ["delivered"]
+    # The system switched it off, on the record.
+    async with db.read() as session:
+        [entry] = (
+            await session.execute(select(AuditEntry).where(AuditEntry.action == "webhook.disable"))
+        ).scalars()
+    assert (entry.entity_id, entry.token_id, entry.reason) == (gone["id"], None, "410 Gone")
+    assert entry.before is not None and entry.before["active"] is True
+    assert entry.after is not None and entry.after["active"] is False
 
     # Switched off, it is sent nothing new; the others carry on.
     await report(api, reporter)
@@ -434,7 +509,9 @@ async def test_delivered_deliveries_are_pruned_after_the_retention_period_dead_o
     assert await worker.run_once() == 1  # /down was disabled by its 410
     recent = (await deliveries(db, ok["id"]))[-1]
 
-    clock.advance(timedelta(days=30, seconds=1))  # the first is 90 days old, plus a second
+    clock.advance(timedelta(days=30))  # the first is exactly 90 days old: kept
+    assert await worker.prune() == 0
+    clock.advance(timedelta(seconds=1))  # 90 days and a second: gone
     assert await worker.prune() == 1
     assert [d.id for d in await deliveries(db, ok["id"])] == [recent.id]
     assert await attempts(db, old.id) == []  # its attempt log went with it

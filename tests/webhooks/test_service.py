@@ -9,7 +9,7 @@ import time
 from collections.abc import Callable
 
 from app.db import Database
-from app.publishing.worker import DeliveryWorker
+from app.publishing.worker import LANE_SIZE, DeliveryWorker
 from tests.conftest import Api
 from tests.webhooks.conftest import deliveries, report, subscribe
 from tests.webhooks.receiver import Answer, Receiver
@@ -56,8 +56,8 @@ async def test_a_hanging_receiver_holds_up_neither_intake_nor_other_publishers(
         await eventually(lambda: len(receiver.at("/prompt")) == 10)
         assert all(r.verified for r in receiver.at("/prompt"))
         # The hanging receiver has at most a lane's worth of requests open, no more.
-        await eventually(lambda: len(receiver.at("/hanging")) == worker.lane_size)
-        assert len(receiver.at("/hanging")) == worker.lane_size < 10
+        await eventually(lambda: len(receiver.at("/hanging")) == LANE_SIZE)
+        assert len(receiver.at("/hanging")) == LANE_SIZE < 10
 
         release.set()
 
