@@ -6,6 +6,7 @@ from __future__ import annotations
 import argparse
 import asyncio
 import logging
+import os
 import sys
 from pathlib import Path
 
@@ -76,6 +77,30 @@ async def _token_create(
         await db.dispose()
 
 
+def ensure_secret_key(env_file: Path) -> bool:
+    """Give a quick-start install a key for webhook secrets at rest, kept in `env_file`.
+
+    The quick start needs nothing but Python, yet a demo that stores publisher signing
+    secrets in clear teaches the wrong habit. So when FABU_SECRET_KEYS is set nowhere, a new
+    key is appended to the .env file that the settings already read.
+    Returns whether a key was written.
+    """
+    if get_settings().secret_keys is not None:
+        return False
+    from app.secretbox import generate_key
+
+    fresh = not env_file.exists()
+    before = "" if fresh else env_file.read_text(encoding="utf-8")
+    # Created owner-only from the start: the key must never be readable by others.
+    fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    with os.fdopen(fd, "a", encoding="utf-8") as f:
+        if before and not before.endswith("\n"):
+            f.write("\n")
+        f.write(f"FABU_SECRET_KEYS={generate_key()}\n")
+    get_settings.cache_clear()
+    return True
+
+
 def serve(host: str, port: int) -> None:
     import uvicorn
 
@@ -141,6 +166,8 @@ def main(argv: list[str] | None = None) -> int:
 
         print(generate_key())
     elif args.command == "quickstart":
+        if ensure_secret_key(Path(".env")):
+            print("A key sealing webhook secrets at rest was written to ./.env.", flush=True)
         db_upgrade(url)
         asyncio.run(_seed(url))
         secret = asyncio.run(
