@@ -125,6 +125,7 @@
     "incident.responsibility_changed": { zh: "发布责任变更", en: "Responsibility moved" },
     "obligation.created": { zh: "新增时限", en: "Obligation opened" },
     "obligation.reminder": { zh: "时限提醒", en: "Deadline reminder" },
+    "obligation.rescheduled": { zh: "时限调整", en: "Deadline moved" },
     "obligation.met": { zh: "时限已完成", en: "Obligation met" },
     "obligation.breached": { zh: "时限已逾期", en: "Obligation breached" },
     "obligation.cancelled": { zh: "时限取消", en: "Obligation cancelled" },

@@ -155,11 +155,13 @@ async def _spend_timers(
 async def _reschedule(
     session: AsyncSession, obligation: Obligation, spec: rules.ObligationSpec, at: datetime
 ) -> None:
+    """A new due time for a pending obligation, announced so that countdowns follow it."""
     obligation.due_at = spec.due_at
     obligation.due_reason = spec.reason
     obligation.calendar_estimated = spec.calendar_estimated
     await _spend_timers(session, obligation.id, at, "rescheduled")
     _add_timers(session, obligation, at)
+    await _announce(session, "obligation.rescheduled", obligation, at, reason=spec.reason)
 
 
 async def reconcile_incident(
@@ -365,6 +367,31 @@ async def _org(session: AsyncSession, org_id: str) -> Org:
     return org
 
 
+async def find_for_subject(
+    session: AsyncSession,
+    kind: rules.ObligationKind,
+    *,
+    subject_type: str,
+    subject_id: str,
+    org_id: str | None = None,
+) -> Obligation | None:
+    """The live (not cancelled) obligation of this kind about this subject, if any.
+
+    `org_id` scopes subjects an organ names itself (its own document or case numbers),
+    which another organ may well reuse.
+    """
+    stmt = select(Obligation).where(
+        Obligation.kind == kind.value,
+        Obligation.subject_type == subject_type,
+        Obligation.subject_id == subject_id,
+        Obligation.status != "cancelled",
+    )
+    if org_id is not None:
+        stmt = stmt.where(Obligation.org_id == org_id)
+    stmt = stmt.order_by(Obligation.created_at.desc(), Obligation.id.desc()).limit(1)
+    return (await session.execute(stmt)).scalar_one_or_none()
+
+
 async def _open_for_subject(
     session: AsyncSession,
     spec: rules.ObligationSpec,
@@ -373,29 +400,23 @@ async def _open_for_subject(
     subject_type: str,
     subject_id: str,
     at: datetime,
+    per_org: bool = False,
 ) -> Obligation:
     """Open, or bring up to date, the one obligation of this kind about this subject.
 
     Calling again with the same facts changes nothing; a new due time (a conference
     moved) reschedules the pending one. A met, breached or cancelled one is left alone.
     """
-    existing = (
-        await session.execute(
-            select(Obligation)
-            .where(
-                Obligation.kind == spec.kind.value,
-                Obligation.subject_type == subject_type,
-                Obligation.subject_id == subject_id,
-                Obligation.status != "cancelled",
-            )
-            .order_by(Obligation.created_at.desc(), Obligation.id.desc())
-            .limit(1)
-        )
-    ).scalar_one_or_none()
+    existing = await find_for_subject(
+        session,
+        spec.kind,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        org_id=org_id if per_org else None,
+    )
     if existing is not None:
         if existing.status == OPEN and existing.due_at != spec.due_at:
             await _reschedule(session, existing, spec, at)
-            await _announce(session, "obligation.rescheduled", existing, at, reason=spec.reason)
         return existing
     org = await _org(session, org_id)
     return await open_obligation(
@@ -415,7 +436,13 @@ async def open_regular_info(
     """Art. 20: an item of regular government information passed production and review."""
     spec = rules.regular_info_due(reviewed_at, windows)
     return await _open_for_subject(
-        session, spec, org_id=org_id, subject_type="regular_info", subject_id=subject_id, at=at
+        session,
+        spec,
+        org_id=org_id,
+        subject_type="regular_info",
+        subject_id=subject_id,
+        at=at,
+        per_org=True,
     )
 
 
@@ -431,6 +458,7 @@ async def open_media_supervision(
         subject_type="media_supervision",
         subject_id=subject_id,
         at=at,
+        per_org=True,
     )
 
 

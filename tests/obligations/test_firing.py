@@ -283,3 +283,38 @@ async def test_the_safety_net_job_counts_what_it_finds(
         assert (await obligation_row(scenario.db, first["id"])).status == "breached"
     finally:
         await service.stop()
+
+
+async def test_readyz_reports_the_age_of_the_oldest_due_timer_and_fails_once_it_is_stale(
+    scenario: Scenario, settings: Settings
+) -> None:
+    """A loop that still ticks but no longer fires (a stuck batch) is caught by its lag."""
+    incident = await scenario.report(occurred_at=T0 - timedelta(minutes=30), figures={"deaths": 10})
+    first = await scenario.obligation(incident["id"], "first_release")
+    assert first["due_at"] == "2026-11-27T04:30:00Z"  # its 60 min reminder is due at 03:30:00
+    live = settings.model_copy(update={"scheduler_enabled": True})
+    assert live.scheduler_stale_seconds == 90
+    # Never started: it fires nothing, so the due reminder waits as long as the clock says.
+    stuck = SchedulerService(Runtime(settings=live, db=scenario.db, clock=scenario.clock))
+    app = create_app(live, clock=scenario.clock, db=scenario.db, start_services=False)
+    app.state.runtime.services["scheduler"] = stuck
+    transport = httpx.ASGITransport(app=app)
+    async with httpx.AsyncClient(transport=transport, base_url="http://fabu.test") as client:
+
+        async def scheduler_check(at: str) -> tuple[int, dict[str, object]]:
+            scenario.clock.set(utc(at))
+            stuck.last_tick = time.time()  # the loop itself is alive
+            r = await client.get("/readyz")
+            return r.status_code, r.json()["checks"]["scheduler"]
+
+        code, status = await scheduler_check("2026-11-27T03:29:59Z")
+        assert (code, status["lag_seconds"], status["oldest_due_fire_at"]) == (200, 0.0, None)
+        code, status = await scheduler_check("2026-11-27T03:31:30Z")
+        assert (code, status["lag_seconds"], status["ok"]) == (200, 90.0, True)
+        assert status["oldest_due_fire_at"] == "2026-11-27T03:30:00Z"
+        code, status = await scheduler_check("2026-11-27T03:31:31Z")
+        assert (code, status["lag_seconds"], status["ok"]) == (503, 91.0, False)
+        assert status["problems"] == ["a due timer has waited 91 s"]
+    # Once it is fired, the lag is gone and the instance is ready again.
+    await fire_due(scenario.db, scenario.clock)
+    assert (await stuck.health())["lag_seconds"] == 0.0

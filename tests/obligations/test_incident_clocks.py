@@ -9,11 +9,15 @@ from __future__ import annotations
 
 from datetime import timedelta
 
+import httpx
 import pytest
 
+from app.config import Settings
+from app.main import create_app
+from app.rules import obligations as rules
 from app.scheduler.firing import fire_due
 from app.workflows import obligations as flow
-from tests.conftest import T0
+from tests.conftest import T0, Api
 from tests.obligations.conftest import (
     LIUPANSHUI,
     PANZHOU,
@@ -450,3 +454,81 @@ async def test_a_published_first_release_meets_its_clock_and_opens_a_follow_up_6
     report = await scenario.at(utc("2026-11-27T09:00:00Z"))
     assert report.breaches == 1  # the follow-up, flagged; the release was in time
     assert await events(scenario.db, "obligation.breached", id=first["id"]) == []
+
+
+async def test_a_follow_up_moved_by_a_new_situation_report_is_announced_with_its_new_due_time(
+    scenario: Scenario,
+) -> None:
+    incident = await scenario.report(occurred_at=T0 - timedelta(minutes=30), figures={"deaths": 10})
+    reports = f"/api/v1/incidents/{incident['id']}/reports"
+    scenario.clock.set(utc("2026-11-27T03:00:00Z"))
+    await scenario.post(reports, {"figures": {"deaths": 12}, "note": "two more found"})
+    follow = await scenario.obligation(incident["id"], "follow_up")
+    assert follow["due_at"] == "2026-11-27T05:00:00Z"  # 2 h after the change
+
+    scenario.clock.set(utc("2026-11-27T04:00:00Z"))
+    await scenario.post(reports, {"figures": {"deaths": 13}, "note": "one more found"})
+    moved = await scenario.obligation(incident["id"], "follow_up")
+    assert (moved["id"], moved["due_at"]) == (follow["id"], "2026-11-27T06:00:00Z")
+    # A dashboard counting down to 05:00 hears of the move, with the new time and why.
+    [announced] = await events(scenario.db, "obligation.rescheduled", id=follow["id"])
+    assert announced.at == utc("2026-11-27T04:00:00Z")
+    assert announced.data["due_at"] == "2026-11-27T06:00:00Z"
+    assert "2026-11-27T04:00:00Z" in announced.data["reason"]
+    # The old timers are spent: at 05:00 the follow-up is still pending, at 06:00 it breaches.
+    await scenario.at(utc("2026-11-27T05:00:00Z"))
+    assert (await scenario.obligation(incident["id"], "follow_up"))["status"] == "pending"
+    await scenario.at(utc("2026-11-27T06:00:00Z"))
+    assert (await scenario.obligation(incident["id"], "follow_up"))["status"] == "breached"
+
+
+async def test_a_situation_report_that_changes_nothing_leaves_every_clock_as_it_was(
+    scenario: Scenario,
+) -> None:
+    incident = await scenario.report(occurred_at=T0 - timedelta(minutes=30), figures={"deaths": 10})
+    before = {o["kind"]: (o["id"], o["due_at"], o["status"]) for o in incident["obligations"]}
+    first_id = before["first_release"][0]
+    armed = [(t.id, t.name, t.fire_at) for t in await timers(scenario.db, first_id)]
+    created = len(await events(scenario.db, "obligation.created"))
+
+    # An hour on, the same figures again: the facts that set the clocks have not moved.
+    scenario.clock.set(utc("2026-11-27T03:00:00Z"))
+    again = await scenario.post(
+        f"/api/v1/incidents/{incident['id']}/reports",
+        {"figures": {"deaths": 10}, "note": "no change at the site"},
+    )
+    after = {o["kind"]: (o["id"], o["due_at"], o["status"]) for o in again["obligations"]}
+    assert after == before
+    assert before["first_release"][1:] == ("2026-11-27T04:30:00Z", "pending")
+    assert [(t.id, t.name, t.fire_at) for t in await timers(scenario.db, first_id)] == armed
+    assert all(t.fired_at is None for t in await timers(scenario.db, first_id))
+    assert len(await events(scenario.db, "obligation.created")) == created
+    assert await events(scenario.db, "obligation.cancelled") == []
+
+
+async def test_configured_windows_set_the_due_times_and_reminders_of_new_clocks(
+    scenario: Scenario, settings: Settings
+) -> None:
+    # FABU_OBLIGATION_WINDOWS: a 2 h first release, a single reminder 30 min before.
+    configured = settings.model_copy(
+        update={"obligation_windows": {"first_release": 7200, "reminders_hours": [1800]}}
+    )
+    app = create_app(configured, clock=scenario.clock, db=scenario.db, start_services=False)
+    try:
+        transport = httpx.ASGITransport(app=app)
+        async with httpx.AsyncClient(transport=transport, base_url="http://fabu.test") as client:
+            custom = Scenario(Api(client, scenario.db, scenario.clock))
+            incident = await custom.report(
+                occurred_at=T0 - timedelta(minutes=30), figures={"deaths": 10}
+            )
+            first = await custom.obligation(incident["id"], "first_release")
+    finally:
+        flow.windows = rules.DEFAULT_WINDOWS  # the windows are process-wide
+    # 2 h after the event at 01:30Z instead of 3 h.
+    assert first["due_at"] == "2026-11-27T03:30:00Z"
+    assert [(t.name, z(t.fire_at)) for t in await timers(scenario.db, first["id"])] == [
+        ("30m", "2026-11-27T03:00:00Z"),
+        ("breach", "2026-11-27T03:30:00Z"),
+    ]
+    assert (await scenario.at(utc("2026-11-27T03:29:59Z"))).reminders == 1
+    assert (await scenario.at(utc("2026-11-27T03:30:00Z"))).breaches == 1
