@@ -57,9 +57,16 @@ from app.workflows import releases as releases_wf
 
 MSG_VERB_ZH = {"Alert": "发布", "Update": "更新", "Cancel": "解除"}
 
-# GB/T 4657 sector codes of the issuing organs, by department key or organ id. The
-# province assigns them; until it does every organ uses "000" and the serial keeps
-# identifiers apart.
+# GB/T 35965.1-2018 A.1.2: the issuing-unit code is division (GB/T 2260) + DDD, a
+# 3-digit sector code taken from GB/T 4657 (the codes of the central organs) + "000" +
+# "00". Identifiers in national-platform use show a local organ taking its central
+# counterpart's code (416, the China Meteorological Administration, on bureaus at every
+# level). The GB/T 4657 table itself is not at hand, so the codes of the counterparts of
+# our departments (emergency management, natural resources, health, public security)
+# and whatever a people's government should use cannot be confirmed; a guessed code
+# would claim a wrong sector. So: entries go here, by department key or organ id, only
+# once confirmed; until then "000", which GB/T 4657 never assigns, marks the code as
+# unassigned, and the serial keeps the province-level organs that share it apart.
 SECTOR_CODES: dict[str, str] = {}
 DEFAULT_SECTOR_CODE = "000"
 
@@ -297,6 +304,7 @@ def _release_text(w: EarlyWarning) -> str:
 
 
 def _division_for_identifier(org: Org) -> str:
+    # Gui'an New District has no GB/T 2260 code: its organs issue under the province's.
     if len(org.division_code) == 6 and org.division_code.isdigit():
         return org.division_code
     return directory.tree().province_code

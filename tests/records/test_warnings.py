@@ -9,6 +9,7 @@ from typing import Any
 from xml.etree.ElementTree import Element
 
 import feedparser
+import pytest
 from defusedxml import ElementTree as SafeET
 from sqlalchemy import select
 
@@ -24,9 +25,10 @@ from app.publishing.cap import (
     CAP_STATUSES,
     CAP_URGENCIES,
 )
+from app.workflows import warnings as warnings_wf
 from tests.api.helpers import assert_problem
 from tests.conftest import T0, Api
-from tests.records.helpers import FEED, NATURAL_RESOURCES, WARNINGS, Office
+from tests.records.helpers import EMERGENCY, FEED, NATURAL_RESOURCES, WARNINGS, Office
 
 NS = {"cap": CAP_NS}
 CAP_DATETIME = re.compile(r"^\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}\+08:00$")
@@ -513,3 +515,25 @@ async def test_a_warning_looks_at_most_a_year_ahead(api: Api) -> None:
         warning_body(onset=(T0 - timedelta(hours=1)).isoformat(), expires=T0.isoformat()),
     )
     assert_problem(response, 422, "expires")
+
+
+async def test_the_identifier_names_the_issuing_organ_by_division_and_sector(
+    api: Api, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    """GB/T 35965.1 A.1.2: division code, then the GB/T 4657 sector code ("000" while it is
+    unassigned), "000" and "00"; the serial counts within one issuing-unit code."""
+    # An illustrative code: once the province confirms one for a department, it goes here.
+    monkeypatch.setitem(warnings_wf.SECTOR_CODES, "natural_resources", "123")
+    natural_resources = await _issue(api, Office(api, NATURAL_RESOURCES))
+    emergency = await _issue(api, Office(api, EMERGENCY), areas=["520281"])
+    province_io = await _issue(api, Office(api, "io-520000"), areas=["520281"])
+    assert natural_resources["identifier"] == "52000012300000_20261127100000_0"
+    # Organs without a confirmed code share the unassigned one and draw the next serial.
+    assert emergency["identifier"] == "52000000000000_20261127100000_0"
+    assert province_io["identifier"] == "52000000000000_20261127100000_1"
+    # A county government issues under its own GB/T 2260 code.
+    panzhou = await _issue(api, Office(api, "gov-520281"), areas=["520281"])
+    assert panzhou["identifier"] == "52028100000000_20261127100000_0"
+    # Gui'an New District has no GB/T 2260 code; its committee issues under the province's.
+    guian = await _issue(api, Office(api, "gov-52GA00"), areas=["520111"])
+    assert guian["identifier"] == "52000000000000_20261127100000_2"
