@@ -12,6 +12,7 @@ from typing import Any, Protocol, TypeVar
 from sqlalchemy import select
 from sqlalchemy.ext.asyncio import AsyncSession
 
+from app import directory
 from app.auth import Principal
 from app.clock import iso
 from app.db import fetch
@@ -22,6 +23,7 @@ from app.models import Incident, Obligation, Org
 from app.models.people import InterviewRequest, Spokesperson
 from app.rules.calendar import SHANGHAI, local_date
 from app.rules.obligations import ObligationKind
+from app.rules.spokespersons import MAX_SPOKESPERSONS, posts_to_keep
 from app.schemas.people import (
     InterviewAccept,
     InterviewCreate,
@@ -32,10 +34,6 @@ from app.schemas.people import (
 from app.views import org_ref
 from app.workflows import obligations
 from app.workflows.incidents import Context, get_visible
-
-# Art. 8: the provincial government has two spokespersons, a department one or two, and
-# prefecture governments follow the province; so no organ has more than two at once.
-MAX_SPOKESPERSONS = 2
 
 ROLE_LABELS = {
     "spokesperson": ("新闻发言人", "spokesperson"),
@@ -288,14 +286,16 @@ async def remove(
     obligation = await obligations.open_spokesperson_change(
         session, org.id, changed_at, subject_id=person.id, at=now
     )
-    # A successor already on record (appointed that day or later) is the adjustment.
-    successors = [
-        p
-        for p in await _serving(session, org.id, person.role)
-        if p.id != person.id and p.appointed_on >= body.removed_on
-    ]
+    # A successor already on record (appointed that day or later) is the adjustment. So is
+    # the removal itself when those still serving are all Art. 8 asks of the organ (a
+    # department going from two spokespersons to one): the entry on record is the report.
+    serving = [p for p in await _serving(session, org.id, person.role) if p.id != person.id]
+    successors = [p for p in serving if p.appointed_on >= body.removed_on]
+    level = directory.tree().get(org.division_code).level
     if successors:
         await obligations.meet(session, obligation, at=now, by=successors[0].id)
+    elif len(serving) >= posts_to_keep(org.kind, level, person.role):
+        await obligations.meet(session, obligation, at=now, by=person.id)
     return person, obligation
 
 

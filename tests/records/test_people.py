@@ -137,6 +137,36 @@ async def test_a_successor_already_on_record_answers_the_removal_at_once(
     assert obligation["met_by"] == new["id"]
 
 
+async def test_a_department_down_to_one_spokesperson_is_adjusted_a_government_is_not(
+    api: Api, clock: ManualClock
+) -> None:
+    # Art. 8: a department keeps one or two, so dropping to one is itself the adjusted entry.
+    department = await api.token(EMERGENCY, "approver")
+    first = await _appoint(api, department, appointment("spokesperson", "甲", "2024-03-01"))
+    await _appoint(api, department, appointment("spokesperson", "乙", "2024-03-01"))
+    removal = {"removed_on": "2026-11-27", "reason": "工作调动"}
+    response = await api.post(f"{SPOKESPERSONS}/{first['id']}/remove", department, removal)
+    assert response.status_code == 200, response.text
+    adjusted = response.json()["obligation"]
+    assert (adjusted["status"], adjusted["met_at"], adjusted["met_by"]) == (
+        "met",
+        "2026-11-27T02:00:00Z",
+        first["id"],
+    )
+
+    # A prefecture government keeps two, like the province: one left is not enough.
+    government = await api.token(ZUNYI_GOV, "approver")
+    old = await _appoint(api, government, appointment("spokesperson", "丙", "2024-03-01"))
+    await _appoint(api, government, appointment("spokesperson", "丁", "2024-03-01"))
+    response = await api.post(f"{SPOKESPERSONS}/{old['id']}/remove", government, removal)
+    owed = response.json()["obligation"]
+    assert (owed["status"], owed["due_at"]) == ("pending", "2026-12-27T16:00:00Z")
+    # The last press assistant leaving is a change to fill, too.
+    helper = await _appoint(api, department, appointment("press_assistant", "戊", "2024-03-01"))
+    response = await api.post(f"{SPOKESPERSONS}/{helper['id']}/remove", department, removal)
+    assert response.json()["obligation"]["status"] == "pending"
+
+
 async def test_an_organ_has_at_most_two_spokespersons(api: Api) -> None:
     office = await api.token(EMERGENCY, "approver")
     await _appoint(api, office, appointment("spokesperson", "甲", "2026-01-05"))
