@@ -26,6 +26,7 @@ from app.ids import new_id
 from app.models import Incident, IncidentDivision, Org
 from app.models.releases import Release, ReleaseAct, ReleaseCoSigner, ReleaseFlow
 from app.rules import releases as rules
+from app.rules.obligations import ObligationKind
 from app.rules.releases import FlowStep, ReleaseKind, StepKind
 from app.schemas.releases import ReleaseCreate, ReleaseEdit
 from app.views import load_orgs, org_ref
@@ -671,7 +672,29 @@ async def review(
         before=turn.before,
         data={"passed": True, "note": note},
     )
+    await _owe_regular_info(session, turn.release, ctx.clock.now())
     return turn.release
+
+
+async def _owe_regular_info(session: AsyncSession, release: Release, now: datetime) -> None:
+    """RULES §3, Art. 20: regular information that has passed production and review is owed
+    within 5 working days. An item its organ registered already keeps the review time given
+    then; otherwise the release is the item, and passing this review starts its clock."""
+    if release.kind != ReleaseKind.regular_info.value or release.incident_id is not None:
+        return
+    if release.subject_id is None:
+        release.subject_id = release.id
+    registered = await obligations_wf.find_for_subject(
+        session,
+        ObligationKind.regular_info,
+        subject_type="regular_info",
+        subject_id=release.subject_id,
+        org_id=release.org_id,
+    )
+    if registered is None:
+        await obligations_wf.open_regular_info(
+            session, release.org_id, now, subject_id=release.subject_id, at=now
+        )
 
 
 async def approve(

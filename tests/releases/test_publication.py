@@ -206,6 +206,26 @@ async def test_regular_information_standing_alone_meets_its_art_20_clock(api: Ap
         assert row.met_by == release["id"]
 
 
+async def test_regular_information_passing_review_owes_its_publication_in_5_working_days(
+    api: Api,
+) -> None:
+    # RULES §3 (Art. 20): the clock starts when production and review are done. Reviewed on
+    # Friday 27 Nov 2026 (Beijing), it is owed by the end of Friday 4 Dec.
+    office = await PressOffice.of(api, EMERGENCY)
+    release = await office.drafted(None, kind="regular_info", title="2027年安全生产计划")
+    await office.ok(release["id"], "submit")
+    await office.ok(release["id"], "review")
+    owed = await api.get(f"/api/v1/obligations?kind=regular_info&org={EMERGENCY}", office.approver)
+    [obligation] = owed.json()["items"]
+    assert (obligation["status"], obligation["due_at"]) == ("pending", "2026-12-04T16:00:00Z")
+
+    api.clock.advance(days=2)
+    await office.ok(release["id"], "approve")
+    published = await office.ok(release["id"], "publish")
+    met = await api.get(f"/api/v1/obligations/{obligation['id']}", office.approver)
+    assert (met.json()["status"], met.json()["met_by"]) == ("met", published["id"])
+
+
 async def test_the_same_draft_posted_twice_with_one_key_is_stored_once(api: Api) -> None:
     incident = await report_mine_accident(api)
     office = await PressOffice.of(api, EMERGENCY)
