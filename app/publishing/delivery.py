@@ -2,7 +2,10 @@
 
 No database here: the worker hands in the event and the subscription's URL and secret, and
 records what `send` reports. Timeouts: 5 s to connect, 15 s for the whole attempt; redirects
-are not followed (policy.classify_response counts a 3xx as a failure).
+are not followed (policy.classify_response counts a 3xx as a failure). Where private
+addresses are not allowed, the client resolves each host itself and connects only to the
+addresses it has just checked, so a name cannot point elsewhere between the check and the
+connection (DNS rebinding).
 """
 
 from __future__ import annotations
@@ -14,12 +17,12 @@ import json
 import secrets
 import socket
 import time
-from collections.abc import Awaitable, Callable, Mapping
+from collections.abc import Awaitable, Callable, Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from typing import Any, Final
-from urllib.parse import urlsplit
 
+import httpcore
 import httpx
 from standardwebhooks.webhooks import Webhook
 
@@ -47,7 +50,8 @@ async def resolve_host(host: str) -> list[str]:
     loop = asyncio.get_running_loop()
     infos = await loop.getaddrinfo(host, None, type=socket.SOCK_STREAM)
     # IPv6 link-local answers carry a zone ("fe80::1%eth0"); the address is what matters.
-    return sorted({str(info[4][0]).split("%", 1)[0] for info in infos})
+    # getaddrinfo's order is the preferred one (RFC 6724): connections try them in it.
+    return list(dict.fromkeys(str(info[4][0]).split("%", 1)[0] for info in infos))
 
 
 async def check_url(url: str, *, allow_private: bool, resolve: Resolver | None) -> str:
@@ -56,13 +60,21 @@ async def check_url(url: str, *, allow_private: bool, resolve: Resolver | None) 
     Names are resolved here, before the policy looks at the addresses, so that the
     lookup happens on the event loop and outside any database transaction.
     """
-    # The shape first (scheme, length, host syntax): no lookup for a URL refused anyway.
-    url = policy.validate_webhook_url(url, allow_private=True)
+    # The shape, literal addresses and localhost names first: no lookup for a URL refused
+    # anyway.
+    url = policy.validate_webhook_url(url, allow_private=allow_private)
+    # The host as the client will send to it (IDNA 2008, ASCII). Python's resolver reads
+    # names by IDNA 2003, which can name a different domain ("ß"), so the lookup below and
+    # the one before every connection both use this form; a URL the client cannot send
+    # (an emoji domain) is refused now rather than failing every attempt later.
+    try:
+        host = httpx.URL(url).raw_host.decode("ascii")
+    except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
+        raise policy.InvalidWebhookUrl(f"the URL cannot be sent to: {exc}") from None
     if allow_private:
         return url
     addresses: list[str] | None = None
-    host = _host(url)
-    if resolve is not None and host and not _is_ip_literal(host) and not _is_localhost(host):
+    if resolve is not None and not _is_ip_literal(host) and not _is_localhost(host):
         try:
             addresses = await resolve(host)
         except OSError as exc:
@@ -74,13 +86,6 @@ async def check_url(url: str, *, allow_private: bool, resolve: Resolver | None) 
     return policy.validate_webhook_url(
         url, allow_private=False, resolve=known if addresses is not None else None
     )
-
-
-def _host(url: str) -> str | None:
-    try:
-        return urlsplit(url).hostname
-    except ValueError:
-        return None
 
 
 def _is_ip_literal(host: str) -> bool:
@@ -217,14 +222,32 @@ class Outcome:
         return policy.classify_response(self.status_code)
 
 
-def make_client(connections: int = 8) -> httpx.AsyncClient:
+def make_client(
+    connections: int = 8,
+    *,
+    resolve: Resolver | None = None,
+    permitted: Callable[[str], bool] = policy.is_public_address,
+) -> httpx.AsyncClient:
     """A client with up to `connections` pooled connections, no redirects, and no proxies
-    from the environment (a proxy would reach addresses the URL checks refused)."""
+    from the environment (a proxy would reach addresses the URL checks refused).
+
+    With `resolve` (private addresses not allowed), every new connection looks its host up
+    with it and goes only to an address `permitted` accepts; see `PinnedBackend`.
+    """
+    transport = httpx.AsyncHTTPTransport(
+        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
+        trust_env=False,
+    )
+    if resolve is not None:
+        # httpx has no public hook for the connection pool's network backend (httpcore
+        # has); a test sends to a name only the injected resolver knows, so a change in
+        # httpx here fails loudly rather than silently resolving twice.
+        transport._pool._network_backend = PinnedBackend(resolve, permitted)
     return httpx.AsyncClient(
+        transport=transport,
         timeout=httpx.Timeout(TOTAL_TIMEOUT, connect=CONNECT_TIMEOUT),
         follow_redirects=False,
         trust_env=False,
-        limits=httpx.Limits(max_connections=connections, max_keepalive_connections=connections),
         headers={"user-agent": USER_AGENT},
     )
 
@@ -233,16 +256,65 @@ class AddressRefused(Exception):
     """The host now resolves to an address webhooks may not reach (DNS rebinding)."""
 
 
-async def _check_public(url: str, resolve: Resolver) -> None:
-    host = _host(url)
-    if not host:
-        raise AddressRefused("URL has no host")
-    addresses = [host] if _is_ip_literal(host) else await resolve(host)
-    if not addresses:
-        raise AddressRefused(f"host {host!r} does not resolve")
-    for address in addresses:
-        if not policy.is_public_address(address):
-            raise AddressRefused(f"host {host!r} resolves to a non-public address {address}")
+class PinnedBackend(httpcore.AsyncNetworkBackend):
+    """Opens connections only to addresses the policy accepts.
+
+    The host is looked up here, every address it resolves to is checked, and the socket is
+    opened to one of those addresses, never to the name: a second lookup (by the socket
+    library) could answer differently, and a name that passed the check could then reach
+    an internal address. TLS still verifies the certificate against the name.
+    """
+
+    def __init__(self, resolve: Resolver, permitted: Callable[[str], bool]) -> None:
+        self._resolve = resolve
+        self._permitted = permitted
+        self._inner = httpcore.AnyIOBackend()
+
+    async def connect_tcp(
+        self,
+        host: str,
+        port: int,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        local_address: str | None = None,
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        if _is_ip_literal(host):
+            addresses = [host]
+        else:
+            try:
+                addresses = await self._resolve(host)
+            except OSError as exc:
+                raise httpcore.ConnectError(f"host {host!r} does not resolve: {exc}") from None
+        if not addresses:
+            raise AddressRefused(f"host {host!r} does not resolve")
+        for address in addresses:
+            if not self._permitted(address):
+                raise AddressRefused(f"host {host!r} resolves to a non-public address {address}")
+        failure: Exception | None = None
+        for address in addresses:
+            try:
+                return await self._inner.connect_tcp(
+                    address,
+                    port,
+                    timeout=timeout,
+                    local_address=local_address,
+                    socket_options=socket_options,
+                )
+            except (httpcore.ConnectError, httpcore.ConnectTimeout) as exc:
+                failure = exc  # the next address may answer (IPv6 unreachable, say)
+        assert failure is not None
+        raise failure
+
+    async def connect_unix_socket(
+        self,
+        path: str,
+        timeout: float | None = None,  # noqa: ASYNC109 (httpcore's interface)
+        socket_options: Iterable[httpcore.SOCKET_OPTION] | None = None,
+    ) -> httpcore.AsyncNetworkStream:
+        raise AddressRefused("webhooks are sent over TCP only")
+
+    async def sleep(self, seconds: float) -> None:
+        await self._inner.sleep(seconds)
 
 
 async def _read_excerpt(response: httpx.Response) -> str:
@@ -264,12 +336,11 @@ async def send(
     *,
     headers: Mapping[str, str],
     body: bytes,
-    resolve: Resolver | None = None,
 ) -> Outcome:
     """POST `body` to `url` once. Never raises for network trouble: it is the outcome.
 
-    With `resolve` (private addresses not allowed), the host is looked up again right
-    before sending and refused if it now points inside.
+    A client from `make_client(resolve=...)` refuses, as the outcome of the attempt, a host
+    that now points inside.
     """
     started = time.perf_counter()
 
@@ -277,26 +348,33 @@ async def send(
         return round((time.perf_counter() - started) * 1000, 3)
 
     try:
+        request = client.build_request("POST", url, content=body, headers=dict(headers))
+    except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
+        # Stored before the URL checks refused such URLs: a failed attempt on the record,
+        # not a lane that dies on it and a delivery that is never logged nor dead-lettered.
+        return Outcome(None, elapsed(), f"the URL cannot be sent to: {exc}")
+    try:
         async with asyncio.timeout(TOTAL_TIMEOUT):
-            if resolve is not None:
-                await _check_public(url, resolve)
-            async with client.stream("POST", url, content=body, headers=dict(headers)) as resp:
+            resp = await client.send(request, stream=True)
+            try:
                 excerpt = await _read_excerpt(resp)
-                latency = elapsed()
-                status = resp.status_code
-                error = None
-                if 300 <= status <= 399:
-                    location = resp.headers.get("location", "")[:500]
-                    error = f"redirect {status} to {location!r} not followed"
-                elif not 200 <= status <= 299:
-                    error = f"HTTP {status} {resp.reason_phrase}".strip()
-                return Outcome(
-                    status_code=status,
-                    latency_ms=latency,
-                    error=error,
-                    excerpt=excerpt,
-                    retry_after=resp.headers.get("retry-after"),
-                )
+            finally:
+                await resp.aclose()
+            latency = elapsed()
+            status = resp.status_code
+            error = None
+            if 300 <= status <= 399:
+                location = resp.headers.get("location", "")[:500]
+                error = f"redirect {status} to {location!r} not followed"
+            elif not 200 <= status <= 299:
+                error = f"HTTP {status} {resp.reason_phrase}".strip()
+            return Outcome(
+                status_code=status,
+                latency_ms=latency,
+                error=error,
+                excerpt=excerpt,
+                retry_after=resp.headers.get("retry-after"),
+            )
     except AddressRefused as exc:
         return Outcome(None, elapsed(), f"refused: {exc}")
     except TimeoutError:

@@ -187,9 +187,10 @@ def _refusal(ip: _IPAddress) -> str | None:
 def is_public_address(address: str) -> bool:
     """True if `address` (an IP literal) may receive webhooks.
 
-    The delivery worker checks the address it actually connected to with
-    this too: a name that resolved to a public address at subscription can
-    resolve to an internal one later (DNS rebinding).
+    The delivery client checks with this every address a name resolves to
+    before each new connection, and connects only to those: a name that
+    resolved to a public address at subscription can resolve to an internal
+    one later (DNS rebinding).
     """
     try:
         ip = ipaddress.ip_address(address)
@@ -210,7 +211,7 @@ def validate_webhook_url(
 ) -> str:
     """`url` if a webhook may be sent to it, else raise `InvalidWebhookUrl`.
 
-    http or https only, at most 2,048 characters, a host, no user:password.
+    http or https only, at most 2,048 bytes in UTF-8, a host, no user:password.
     Unless `allow_private`, the host may not be (or, with `resolve`, resolve
     to) an unspecified, loopback, link-local, multicast, private, reserved or
     otherwise non-global address, IPv4 or IPv6 (IPv4-mapped, 6to4, Teredo and
@@ -218,8 +219,13 @@ def validate_webhook_url(
     to its addresses (the caller wraps socket.getaddrinfo); without it only IP
     literals and localhost names are checked.
     """
-    if len(url) > MAX_URL_LENGTH:
-        raise InvalidWebhookUrl(f"URL longer than {MAX_URL_LENGTH} characters")
+    # 2 KB of what is stored and sent: bytes, as a Chinese path takes three each.
+    try:
+        size = len(url.encode("utf-8"))
+    except UnicodeEncodeError:
+        raise InvalidWebhookUrl("URL is not valid Unicode") from None
+    if size > MAX_URL_LENGTH:
+        raise InvalidWebhookUrl(f"URL longer than {MAX_URL_LENGTH} bytes (2 KB)")
     if any(ch.isspace() or ord(ch) < 0x20 or ord(ch) == 0x7F for ch in url):
         raise InvalidWebhookUrl("URL contains whitespace or control characters")
     try:
@@ -237,11 +243,18 @@ def validate_webhook_url(
         raise InvalidWebhookUrl("URL has no host")
 
     literal = _ip_literal(host)
+    name = host.rstrip(".")
     if literal is None:
-        name = host.rstrip(".")
-        if not name or not all(_HOST_LABEL.match(label) for label in _ascii_host(name)):
+        labels = _ascii_host(name) if name else []
+        if len(labels) > 1 and not labels[-1]:
+            labels.pop()  # a trailing full stop of another script ("。")
+        if not labels or not all(_HOST_LABEL.match(label) for label in labels):
             raise InvalidWebhookUrl(f"invalid host name {host!r}")
-        if _NUMERIC_LABEL.match(name.rsplit(".", 1)[-1]):
+        # Judged as resolvers read it: IDNA maps full-width digits, circled letters and
+        # ideographic full stops to ASCII, so "１２７。０。０。１" is 127.0.0.1 and
+        # "ｌｏｃａｌｈｏｓｔ" is localhost.
+        name = ".".join(labels)
+        if _NUMERIC_LABEL.match(labels[-1]) or _ip_literal(name) is not None:
             # Browsers and getaddrinfo read 2130706433, 0x7f.1 or 127.1 as
             # IPv4 (127.0.0.1): refuse every such spelling but dotted quads.
             raise InvalidWebhookUrl(f"ambiguous numeric host {host!r}; write the address")
@@ -253,7 +266,7 @@ def validate_webhook_url(
         if why:
             raise InvalidWebhookUrl(why)
         return url
-    name = host.rstrip(".").lower()
+    name = name.lower()
     if name == "localhost" or name.endswith(".localhost"):
         raise InvalidWebhookUrl(f"{host} is a loopback name")
     if resolve is None:

@@ -115,7 +115,18 @@ def _is_extend(ch: str) -> bool:
         or cp == 0x200C  # zero-width non-joiner
         or 0x1160 <= cp <= 0x11FF  # Hangul medial vowels and final consonants
         or 0xD7B0 <= cp <= 0xD7FF
+        or cp in (0x0E33, 0x0EB3)  # Thai and Lao vowel sign AM (spacing marks, Lo)
     )
+
+
+def _is_hangul_lead(ch: str) -> bool:
+    """An initial consonant jamo: it joins the jamo or syllable after it (UAX #29 GB6)."""
+    cp = ord(ch)
+    return 0x1100 <= cp <= 0x115F or 0xA960 <= cp <= 0xA97C
+
+
+def _is_hangul_syllable(ch: str) -> bool:
+    return 0xAC00 <= ord(ch) <= 0xD7A3
 
 
 def _is_control(ch: str) -> bool:
@@ -146,7 +157,10 @@ def graphemes(text: str) -> list[str]:
                     i += 1
                     if i < n and not _is_control(text[i]):
                         i += 1  # the joined character
-                elif _is_extend(nxt):
+                elif _is_extend(nxt) or (
+                    _is_hangul_lead(text[i - 1])
+                    and (_is_hangul_lead(nxt) or _is_hangul_syllable(nxt))
+                ):
                     i += 1
                 else:
                     break

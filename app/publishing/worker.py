@@ -121,8 +121,9 @@ class DeliveryWorker:
         # connections, and a pool of a few connections stays cheap to manage.
         self._clients: dict[str, httpx.AsyncClient] = {}
         self.rng = rng or random.Random()
-        # Private addresses allowed (tests): no lookups. Otherwise every send checks where
-        # the name points now, as it may have changed since subscription (DNS rebinding).
+        # Private addresses allowed (tests): no lookups. Otherwise every new connection
+        # checks where the name points now, as it may have changed since subscription (DNS
+        # rebinding), and goes to the address it checked (delivery.PinnedBackend).
         self.resolve: Resolver | None = (
             None if rt.settings.allow_private_webhooks else (resolve or delivery.resolve_host)
         )
@@ -146,7 +147,9 @@ class DeliveryWorker:
     def client_for(self, subscription_id: str) -> httpx.AsyncClient:
         client = self._clients.get(subscription_id)
         if client is None:
-            client = self._clients[subscription_id] = delivery.make_client(LANE_SIZE)
+            client = self._clients[subscription_id] = delivery.make_client(
+                LANE_SIZE, resolve=self.resolve
+            )
         return client
 
     # -- service ---------------------------------------------------------------------------
@@ -403,7 +406,6 @@ class DeliveryWorker:
             target.url,
             headers=headers,
             body=text.encode("utf-8"),
-            resolve=self.resolve,
         )
 
 

@@ -184,6 +184,8 @@ def test_public_webhook_urls_are_accepted(url: str) -> None:
         (" https://hooks.example.com/", "whitespace"),
         ("https://hooks.example.com/\r\nX-Injected: 1", "whitespace"),
         ("https://hooks.example.com/" + "a" * 2048, "longer than 2048"),
+        ("https://hooks.example.com/" + "通报" * 400, "longer than 2048 bytes"),  # 826 chars
+        ("https://hooks.example.com/\udc80", "not valid Unicode"),
         ("https://hooks..example.com/", "invalid host"),
         ("https://bad_host!.example.com/", "invalid host"),
     ],
@@ -219,6 +221,8 @@ def test_malformed_webhook_urls_are_refused(url: str, reason: str) -> None:
         ("http://localhost:8000/", "loopback name"),
         ("http://LOCALHOST./", "loopback name"),
         ("http://api.localhost/", "loopback name"),
+        ("http://ｌｏｃａｌｈｏｓｔ/", "loopback name"),  # full-width, IDNA maps it to ASCII
+        ("http://ⓛⓞⓒⓐⓛⓗⓞⓢⓣ。/", "loopback name"),
     ],
 )
 def test_internal_addresses_are_refused(url: str, reason: str) -> None:
@@ -229,7 +233,16 @@ def test_internal_addresses_are_refused(url: str, reason: str) -> None:
 
 @pytest.mark.parametrize(
     "url",
-    ["http://2130706433/", "http://0x7f000001/", "http://127.1/", "http://0177.0.0.1/"],
+    [
+        "http://2130706433/",
+        "http://0x7f000001/",
+        "http://127.1/",
+        "http://0177.0.0.1/",
+        "http://127.0.0.1./",
+        "http://１２７.０.０.１/",  # full-width digits
+        "http://127。0。0。1/",  # ideographic full stops
+        "http://①②⑦.0.0.1/",  # circled digits
+    ],
 )
 def test_numeric_spellings_of_an_address_are_refused_even_when_private_is_allowed(
     url: str,

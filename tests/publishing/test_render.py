@@ -127,6 +127,17 @@ def test_emoji_sequences_are_single_characters_to_the_reader() -> None:
     ]
 
 
+def test_spacing_vowels_and_old_hangul_stay_with_their_consonant() -> None:
+    # Thai SARA AM is a letter by category but a spacing mark to a reader (UAX #29).
+    assert graphemes("กำลัง") == ["กำ", "ลั", "ง"]
+    assert truncate_text("กำลัง", 3) == "กำ…"
+    # Conjoining jamo: an initial joins the initial or syllable after it.
+    old = "\u1100\u1100\u1161\u11a8"  # one syllable in four code points
+    assert graphemes(f"{old}가") == [old, "가"]
+    assert truncate_text(f"{old}가나", 5) == f"{old}…"
+    assert truncate_text(f"{old}가나", 4) == "…"  # never a lone initial
+
+
 # ---------------------------------------------------------------- truncate_text
 
 
@@ -343,6 +354,29 @@ def test_wechat_digest_falls_back_to_the_title_when_there_is_no_body() -> None:
     assert render_wechat(release(body=""))["digest"] == "盘州市煤矿顶板事故情况通报"
 
 
+@pytest.mark.parametrize(
+    ("field", "limit", "change"),
+    [
+        ("title", 32, lambda s: {"title": s}),
+        ("digest", 128, lambda s: {"body": s}),
+        ("author", 16, lambda s: {"org_name_zh": s}),
+    ],
+)
+def test_wechat_fields_never_split_an_emoji_at_their_limits(
+    field: str, limit: int, change: Any
+) -> None:
+    # The family (5 code points) would end past the limit: it is left out whole ...
+    crossing = render_wechat(release(**change(chinese(limit - 3) + FAMILY + chinese(5))))
+    assert crossing[field] == chinese(limit - 3) + ELLIPSIS
+    # ... as is a flag (2 regional indicators), never half of one.
+    flag = render_wechat(release(**change(chinese(limit - 2) + FLAG_CN + chinese(3))))
+    assert flag[field] == chinese(limit - 2) + ELLIPSIS
+    # Ending inside the limit, it is kept whole.
+    inside = render_wechat(release(**change(chinese(limit - 8) + FAMILY + chinese(5))))
+    assert inside[field] == chinese(limit - 8) + FAMILY + chinese(2) + ELLIPSIS
+    assert len(inside[field]) == limit
+
+
 # ---------------------------------------------------------------- Weibo
 
 
@@ -367,6 +401,22 @@ def test_weibo_post_one_over_is_cut_before_the_link_which_counts_in_full() -> No
     text = render_weibo(release(body=chinese(n + 1)))["text"]
     assert text == f"{head}{chinese(n - 1)}… {URL}"
     assert len(text) == 140
+
+
+def test_weibo_post_at_its_limit_with_english_and_emoji_keeps_words_emoji_and_link() -> None:
+    head = "【盘州市煤矿顶板事故情况通报】"
+    room = 140 - len(head) - len(" " + URL)  # 72 characters of body
+    # "Rescue" would straddle the limit: the cut goes before the word, not into it.
+    english = render_weibo(release(body=chinese(room - 6) + " Rescue teams remain"))["text"]
+    assert english == f"{head}{chinese(room - 6)}… {URL}"
+    # The family emoji would straddle it: left out whole.
+    emoji = render_weibo(release(body=chinese(room - 3) + FAMILY))["text"]
+    assert emoji == f"{head}{chinese(room - 3)}… {URL}"
+    # Mixed text that fits exactly goes out uncut.
+    mixed = chinese(room - 12) + " Guizhou " + FLAG_CN + "!"
+    assert len(mixed) == room
+    assert render_weibo(release(body=mixed))["text"] == f"{head}{mixed} {URL}"
+    assert all(len(t) <= 140 for t in (english, emoji))
 
 
 def test_weibo_headline_too_long_for_the_post_is_cut_inside_its_brackets() -> None:

@@ -66,6 +66,8 @@ async def test_only_administrators_manage_webhooks(api: Api) -> None:
         ("url", "ftp://publisher.example.cn/hook", "only http and https"),
         ("url", "https://user:pw@publisher.example.cn/hook", "credentials"),
         ("url", "https://publisher.example.cn/" + "a" * 2030, "2048"),
+        # 729 characters, 2,129 bytes: 2 KB is counted in bytes.
+        ("url", "https://publisher.example.cn/" + "贵" * 700, "2048 bytes"),
         ("url", "not-a-url", "only http and https"),
         ("channel", "douyin", "generic"),
         ("event_types", ["release published"], "pattern"),
@@ -145,6 +147,8 @@ async def strict_api(
         "www.gov.cn": ["61.135.1.1"],
         "intranet.example.cn": ["61.135.1.2", "10.1.2.3"],
         "rebind.example.cn": ["::ffff:127.0.0.1"],
+        # 例子.中国, as the client will send to it (IDNA 2008).
+        "xn--fsqu00a.xn--fiqs8s": ["61.135.1.3"],
     }
 
     async def resolve(host: str) -> list[str]:
@@ -170,6 +174,17 @@ async def strict_api(
         ("https://rebind.example.cn/hook", "loopback"),
         ("https://nowhere.example.cn/hook", "does not resolve"),
         ("http://2130706433/hook", "ambiguous numeric host"),
+        ("http://0177.0.0.1/hook", "ambiguous numeric host"),  # octal
+        ("http://0x7f.1/hook", "ambiguous numeric host"),  # hex, short form
+        ("http://[::ffff:7f00:1]/hook", "loopback"),  # IPv4-mapped, in hex
+        ("http://[::ffff:169.254.169.254]/latest", "link-local"),
+        ("http://[fe80::1%25eth0]/hook", "link-local"),
+        ("http://[fd12:3456::1]/hook", "private"),
+        # Ideographic full stops and full-width letters: IDNA reads them as ASCII.
+        ("http://127。0。0。1/hook", "ambiguous numeric host"),
+        ("http://ｌｏｃａｌｈｏｓｔ/hook", "loopback"),
+        # Valid to Python's resolver (IDNA 2003), not to the client (IDNA 2008).
+        ("https://i❤.ws/hook", "cannot be sent to"),
     ],
 )
 async def test_internal_addresses_are_refused_unless_allowed(
@@ -184,6 +199,6 @@ async def test_internal_addresses_are_refused_unless_allowed(
 
 async def test_a_public_receiver_is_accepted(strict_api: httpx.AsyncClient, api: Api) -> None:
     admin = await api.token("520000", "admin")
-    for url in ("https://www.gov.cn/fabu", "http://61.135.1.1/fabu"):
+    for url in ("https://www.gov.cn/fabu", "http://61.135.1.1/fabu", "https://例子.中国/fabu"):
         response = await strict_api.post(WEBHOOKS, headers=admin, json=hook(url=url))
         assert response.status_code == 201, response.text
