@@ -1,5 +1,5 @@
 """The `fabu` command: serve, db upgrade/downgrade, seed, token create, secret-key,
-quickstart."""
+quickstart, replay."""
 
 from __future__ import annotations
 
@@ -136,6 +136,14 @@ def main(argv: list[str] | None = None) -> int:
     sub.add_parser(
         "secret-key", help="print a new key for FABU_SECRET_KEYS (webhook secrets at rest)"
     )
+    p_replay = sub.add_parser(
+        "replay", help="an incident's accountability timeline, or its events, from the database"
+    )
+    p_replay.add_argument("incident", help="incident id (inc_...)")
+    p_replay.add_argument("--format", choices=["text", "csv", "json", "html"], default="text")
+    p_replay.add_argument(
+        "--events", action="store_true", help="the incident's events as JSON lines, in seq order"
+    )
     p_quick = sub.add_parser(
         "quickstart", help="migrate, seed, print a demo admin token once, serve"
     )
@@ -165,6 +173,24 @@ def main(argv: list[str] | None = None) -> int:
         from app.secretbox import generate_key
 
         print(generate_key())
+    elif args.command == "replay":
+        from app.errors import Problem
+        from app.replay import replay
+
+        async def _replay() -> str:
+            db = Database(url)
+            try:
+                return await replay(
+                    db, args.incident, SystemClock(), fmt=args.format, events=args.events
+                )
+            finally:
+                await db.dispose()
+
+        try:
+            sys.stdout.write(asyncio.run(_replay()))
+        except Problem as problem:
+            print(f"fabu replay: {args.incident}: {problem.detail}", file=sys.stderr)
+            return 2
     elif args.command == "quickstart":
         if ensure_secret_key(Path(".env")):
             print("A key sealing webhook secrets at rest was written to ./.env.", flush=True)
