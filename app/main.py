@@ -26,6 +26,7 @@ from app.routers import (
     incidents,
     live,
     obligations,
+    public,
     releases,
     reports,
     spokespersons,
@@ -131,6 +132,7 @@ def create_app(
         warnings,
         spokespersons,
         reports,
+        public,
     ):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)

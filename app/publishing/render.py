@@ -83,6 +83,8 @@ class ReleaseView:
     url: str  # the full release on the government website
     incident_id: str | None = None
     facts: Mapping[str, Any] | None = None
+    # On the public page of a publication a later one corrected or retracted: (its kind, url).
+    replaced_by: tuple[str, str] | None = None
 
     def __post_init__(self) -> None:
         if self.published_at.tzinfo is None or self.published_at.utcoffset() is None:
@@ -532,6 +534,7 @@ def render_website(r: ReleaseView) -> dict[str, Any]:
     """The release page for the government website, and its JSON."""
     paragraphs = "\n".join(f"<p>{_esc(p)}</p>" for p in _paragraphs(r.body))
     facts = f'\n<section class="facts">{_facts_html(r.facts)}</section>' if r.facts else ""
+    notice = _replaced_notice(r.replaced_by) if r.replaced_by else ""
     page = f"""<!DOCTYPE html>
 <html lang="zh-CN">
 <head>
@@ -540,7 +543,7 @@ def render_website(r: ReleaseView) -> dict[str, Any]:
 <link rel="canonical" href="{_esc(r.url)}">
 </head>
 <body>
-<article class="release" data-release-id="{_esc(r.id)}" data-kind="{_esc(r.kind)}">
+<article class="release" data-release-id="{_esc(r.id)}" data-kind="{_esc(r.kind)}">{notice}
 <h1>{_esc(r.title)}</h1>
 <p class="meta"><span class="org">{_esc(r.org_name_zh)}</span> \
 <span class="org-en" lang="en">{_esc(r.org_name_en)}</span> \
@@ -553,6 +556,18 @@ def render_website(r: ReleaseView) -> dict[str, Any]:
 </html>
 """
     return {"html": page, "json": release_json(r)}
+
+
+def _replaced_notice(replaced_by: tuple[str, str]) -> str:
+    kind, url = replaced_by
+    if kind == "retraction":
+        zh, en = "本稿已撤回，请以撤回说明为准。", "This release was retracted; see the notice."
+    else:
+        zh, en = "本稿已更正，请以更正稿为准。", "This release was corrected; see the correction."
+    return (
+        f'\n<p class="replaced" role="note"><a href="{_esc(url)}">{zh}</a> '
+        f'<span lang="en">{en}</span></p>'
+    )
 
 
 def render_generic(event: Mapping[str, Any] | ReleaseView) -> dict[str, Any]:

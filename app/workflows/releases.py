@@ -25,6 +25,7 @@ from app.events import log
 from app.ids import new_id
 from app.models import Incident, IncidentDivision, Org
 from app.models.releases import Release, ReleaseAct, ReleaseCoSigner, ReleaseFlow
+from app.publishing.render import ReleaseView
 from app.rules import releases as rules
 from app.rules.obligations import ObligationKind
 from app.rules.releases import FlowStep, ReleaseKind, StepKind
@@ -860,6 +861,40 @@ async def publication(session: AsyncSession, release: Release) -> dict[str, Any]
         "replaces_id": release.replaces_id,
         "division_codes": list(release.division_codes),
     }
+
+
+async def public_view(session: AsyncSession, release_id: str) -> ReleaseView:
+    """A publication as the public reads it at its `url`, noting a later publication that
+    corrected or retracted it; 404 for anything never published (drafts stay unseen)."""
+    release = await session.get(Release, release_id)
+    if release is None or release.published_at is None or release.url is None:
+        raise not_found("published release")
+    org = (await load_orgs(session, [release.org_id])).get(release.org_id)
+    replacement = (
+        await session.execute(
+            select(Release)
+            .where(Release.replaces_id == release.id, Release.published_at.is_not(None))
+            .order_by(Release.published_at, Release.id)
+            .limit(1)
+        )
+    ).scalar_one_or_none()
+    return ReleaseView(
+        id=release.id,
+        kind=release.kind,
+        title=release.title,
+        body=release.body,
+        published_at=release.published_at,
+        org_name_zh=org.name_zh if org else "",
+        org_name_en=org.name_en if org else "",
+        url=release.url,
+        incident_id=release.incident_id,
+        facts=release.facts,
+        replaced_by=(
+            (replacement.kind, replacement.url)
+            if replacement is not None and replacement.url
+            else None
+        ),
+    )
 
 
 async def retract(
