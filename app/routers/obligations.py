@@ -6,7 +6,6 @@ from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
-from pydantic import AwareDatetime, Field
 from sqlalchemy import or_, select
 from sqlalchemy.sql.elements import ColumnElement
 
@@ -17,7 +16,7 @@ from app.errors import invalid, not_found
 from app.models import Incident, IncidentDivision, Obligation
 from app.rules.obligations import ObligationKind
 from app.runtime import Runtime
-from app.schemas.incidents import Strict
+from app.schemas.obligations import MediaSupervisionMatter, OwnItem, RegularInfoItem
 from app.workflows import obligations as flow
 
 router = APIRouter(prefix="/api/v1", tags=["obligations"])
@@ -100,55 +99,19 @@ async def get_obligation(obligation_id: str, rt: RuntimeDep, actor: PrincipalDep
 # -- Art. 20 items an organ registers itself ---------------------------------------------------
 # API.md names no trigger for these two rows of RULES §3; they sit beside /obligations.
 
-
-class RegularInfoItem(Strict):
-    """An item of regular government information that has passed production and review."""
-
-    subject_id: str = Field(min_length=1, max_length=40)
-    reviewed_at: AwareDatetime | None = None  # default: now
-
-
-class MediaSupervisionMatter(Strict):
-    """A matter raised by media supervision, registered by the organ that must answer it."""
-
-    subject_id: str = Field(min_length=1, max_length=40)
-    registered_at: AwareDatetime | None = None  # default: now
-
-
 Reviewer = Annotated[Principal, Depends(require("reviewer", "approver", "info_office"))]
 Registrar = Annotated[Principal, Depends(require("reporter", "approver", "info_office"))]
 
 
 async def _register(
-    rt: Runtime,
-    response: Response,
-    actor: Principal,
-    kind: ObligationKind,
-    subject_id: str,
-    at: datetime | None,
-    field: str,
+    rt: Runtime, response: Response, actor: Principal, item: OwnItem
 ) -> dict[str, Any]:
-    """Open the organ's obligation about its own item; the same facts again open nothing
-    (200 with the one already there), a corrected time moves its due time."""
     now = rt.clock.now()
-    when = now if at is None else at
-    if when > now:
-        raise invalid(field, "lies in the future; give the time it happened", article="Art. 20")
     async with rt.db.write() as session:
-        existed = await flow.find_for_subject(
-            session, kind, subject_type=kind.value, subject_id=subject_id, org_id=actor.org_id
-        )
-        if kind == ObligationKind.regular_info:
-            row = await flow.open_regular_info(
-                session, actor.org_id, when, subject_id=subject_id, at=now
-            )
-        else:
-            row = await flow.open_media_supervision(
-                session, actor.org_id, when, subject_id=subject_id, at=now
-            )
-        if existed is not None:
-            response.status_code = 200
-        return flow.view(row, now)
+        row, opened = await flow.register_own_item(session, item, actor.org_id, at=now)
+    if not opened:
+        response.status_code = 200
+    return flow.view(row, now)
 
 
 @router.post("/obligations/regular-info", status_code=201)
@@ -156,16 +119,8 @@ async def register_regular_info(
     body: RegularInfoItem, rt: RuntimeDep, actor: Reviewer, response: Response
 ) -> dict[str, Any]:
     """Art. 20: published within 5 working days of review; met by a `regular_info` release
-    of the same organ naming this `subject_id`."""
-    return await _register(
-        rt,
-        response,
-        actor,
-        ObligationKind.regular_info,
-        body.subject_id,
-        body.reviewed_at,
-        "reviewed_at",
-    )
+    of the same organ naming this `subject_id`. 201 opened, 200 the same facts again."""
+    return await _register(rt, response, actor, body)
 
 
 @router.post("/obligations/media-supervision", status_code=201)
@@ -174,12 +129,4 @@ async def register_media_supervision(
 ) -> dict[str, Any]:
     """Art. 20: the investigation result within 5 working days (configurable); met by a
     `media_supervision_response` release of the same organ naming this `subject_id`."""
-    return await _register(
-        rt,
-        response,
-        actor,
-        ObligationKind.media_supervision,
-        body.subject_id,
-        body.registered_at,
-        "registered_at",
-    )
+    return await _register(rt, response, actor, body)

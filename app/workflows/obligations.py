@@ -23,6 +23,7 @@ from sqlalchemy.orm.attributes import set_committed_value
 from app import directory
 from app.clock import iso
 from app.db import dialect_name
+from app.errors import invalid
 from app.events import log
 from app.ids import new_id
 from app.models import Event, Incident, Obligation, ObligationTimer, Org
@@ -32,6 +33,7 @@ from app.rules import obligations as rules
 from app.rules.calendar import local_date, start_of_quarter
 from app.rules.levels import Category, Level
 from app.rules.routing import information_office_above
+from app.schemas.obligations import OwnItem
 
 logger = logging.getLogger("fabu.obligations")
 
@@ -460,6 +462,27 @@ async def open_media_supervision(
         at=at,
         per_org=True,
     )
+
+
+async def register_own_item(
+    session: AsyncSession, item: OwnItem, org_id: str, *, at: datetime
+) -> tuple[Obligation, bool]:
+    """Art. 20: an organ registers an item it owes a release on (regular information that
+    passed review, a media-supervision matter). The same facts again change nothing, a
+    corrected time moves the due time. Returns the obligation and whether it opened now."""
+    when = item.happened_at() or at
+    if when > at:
+        raise invalid(
+            item.time_field, "lies in the future; give the time it happened", article="Art. 20"
+        )
+    existed = await find_for_subject(
+        session, item.kind, subject_type=item.kind.value, subject_id=item.subject_id, org_id=org_id
+    )
+    if item.kind == rules.ObligationKind.regular_info:
+        row = await open_regular_info(session, org_id, when, subject_id=item.subject_id, at=at)
+    else:
+        row = await open_media_supervision(session, org_id, when, subject_id=item.subject_id, at=at)
+    return row, existed is None
 
 
 async def open_conference_filing(
