@@ -91,8 +91,10 @@ def ensure_secret_key(env_file: Path) -> bool:
 
     fresh = not env_file.exists()
     before = "" if fresh else env_file.read_text(encoding="utf-8")
-    # Created owner-only from the start: the key must never be readable by others.
-    fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND, 0o600)
+    # Owner-only, whether made now or found (a .env is often 0644), and never through a
+    # link: the key must not become readable by others.
+    fd = os.open(env_file, os.O_WRONLY | os.O_CREAT | os.O_APPEND | os.O_NOFOLLOW, 0o600)
+    os.fchmod(fd, 0o600)
     with os.fdopen(fd, "a", encoding="utf-8") as f:
         if before and not before.endswith("\n"):
             f.write("\n")
@@ -140,8 +142,9 @@ def main(argv: list[str] | None = None) -> int:
         "replay", help="an incident's accountability timeline, or its events, from the database"
     )
     p_replay.add_argument("incident", help="incident id (inc_...)")
-    p_replay.add_argument("--format", choices=["text", "csv", "json", "html"], default="text")
-    p_replay.add_argument(
+    shown = p_replay.add_mutually_exclusive_group()
+    shown.add_argument("--format", choices=["text", "csv", "json", "html"], default="text")
+    shown.add_argument(
         "--events", action="store_true", help="the incident's events as JSON lines, in seq order"
     )
     p_quick = sub.add_parser(

@@ -283,7 +283,7 @@ class PinnedBackend(httpcore.AsyncNetworkBackend):
         else:
             try:
                 addresses = await self._resolve(host)
-            except OSError as exc:
+            except (OSError, UnicodeError) as exc:  # UnicodeError: a label over 63 characters
                 raise httpcore.ConnectError(f"host {host!r} does not resolve: {exc}") from None
         if not addresses:
             raise AddressRefused(f"host {host!r} does not resolve")

@@ -22,8 +22,8 @@ from sqlalchemy.orm.attributes import set_committed_value
 
 from app import directory
 from app.clock import iso
-from app.db import dialect_name
-from app.errors import invalid
+from app.db import dialect_name, fetch
+from app.errors import Problem, invalid
 from app.events import log
 from app.ids import new_id
 from app.models import Event, Incident, Obligation, ObligationTimer, Org
@@ -362,13 +362,6 @@ async def meet_for(
 # -- obligations that are not about an incident (RULES §3, rows 6-10) ----------------------
 
 
-async def _org(session: AsyncSession, org_id: str) -> Org:
-    org = await session.get(Org, org_id)
-    if org is None:
-        raise ValueError(f"unknown organ {org_id!r}")
-    return org
-
-
 async def find_for_subject(
     session: AsyncSession,
     kind: rules.ObligationKind,
@@ -409,6 +402,11 @@ async def _open_for_subject(
     Calling again with the same facts changes nothing; a new due time (a conference
     moved) reschedules the pending one. A met, breached or cancelled one is left alone.
     """
+    # The organ's row, locked (PostgreSQL), serialises openings for its subjects: two
+    # requests at once must not both find nothing and open two clocks.
+    org = await fetch(session, Org, org_id, for_update=True)
+    if org is None:
+        raise ValueError(f"unknown organ {org_id!r}")
     existing = await find_for_subject(
         session,
         spec.kind,
@@ -420,7 +418,6 @@ async def _open_for_subject(
         if existing.status == OPEN and existing.due_at != spec.due_at:
             await _reschedule(session, existing, spec, at)
         return existing
-    org = await _org(session, org_id)
     return await open_obligation(
         session,
         spec,
@@ -464,25 +461,52 @@ async def open_media_supervision(
     )
 
 
+# Art. 20: the items an organ registers itself, and the rule that gives each its due time.
+_OWN_ITEMS = {
+    rules.ObligationKind.regular_info: rules.regular_info_due,
+    rules.ObligationKind.media_supervision: rules.media_supervision_due,
+}
+
+
 async def register_own_item(
     session: AsyncSession, item: OwnItem, org_id: str, *, at: datetime
 ) -> tuple[Obligation, bool]:
     """Art. 20: an organ registers an item it owes a release on (regular information that
-    passed review, a media-supervision matter). The same facts again change nothing, a
-    corrected time moves the due time. Returns the obligation and whether it opened now."""
+    passed review, a media-supervision matter). The same facts again change nothing; a
+    corrected time may bring the due time forward, never push it back, since the organ
+    answers for the deadline (Art. 39). Returns the obligation and whether it opened now."""
     when = item.happened_at() or at
     if when > at:
         raise invalid(
             item.time_field, "lies in the future; give the time it happened", article="Art. 20"
         )
-    existed = await find_for_subject(
+    spec = _OWN_ITEMS[item.kind](when, windows)
+    await fetch(session, Org, org_id, for_update=True)  # see _open_for_subject
+    existing = await find_for_subject(
         session, item.kind, subject_type=item.kind.value, subject_id=item.subject_id, org_id=org_id
     )
-    if item.kind == rules.ObligationKind.regular_info:
-        row = await open_regular_info(session, org_id, when, subject_id=item.subject_id, at=at)
-    else:
-        row = await open_media_supervision(session, org_id, when, subject_id=item.subject_id, at=at)
-    return row, existed is None
+    if existing is not None and existing.status == OPEN and spec.due_at > existing.due_at:
+        raise Problem(
+            409,
+            "deadline-postponed",
+            "An Art. 20 deadline is not moved later",
+            f"{item.subject_id} is owed by {iso(existing.due_at)}; a later "
+            f"{item.time_field} would push that back, and the organ answers for it "
+            "(Art. 20, 39). Only an earlier time is taken as a correction.",
+            article="Art. 20",
+            errors=[{"field": item.time_field, "message": "later than the time registered"}],
+            extra={"obligation_id": existing.id, "due_at": iso(existing.due_at)},
+        )
+    row = await _open_for_subject(
+        session,
+        spec,
+        org_id=org_id,
+        subject_type=item.kind.value,
+        subject_id=item.subject_id,
+        at=at,
+        per_org=True,
+    )
+    return row, existing is None
 
 
 async def open_conference_filing(

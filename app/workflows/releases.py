@@ -665,6 +665,9 @@ async def review(
         )
         return turn.release
     await _pass_step(session, turn, ctx, note=note)
+    # Review is complete once no review step lies ahead (co-signers may review too).
+    if not any(s.step == StepKind.review for s in turn.flow[turn.release.step_index :]):
+        await _owe_regular_info(session, turn.release, ctx.clock.now())
     await _record(
         session,
         turn.release,
@@ -673,7 +676,6 @@ async def review(
         before=turn.before,
         data={"passed": True, "note": note},
     )
-    await _owe_regular_info(session, turn.release, ctx.clock.now())
     return turn.release
 
 
@@ -874,7 +876,13 @@ async def public_view(session: AsyncSession, release_id: str) -> ReleaseView:
         await session.execute(
             select(Release)
             .where(Release.replaces_id == release.id, Release.published_at.is_not(None))
-            .order_by(Release.published_at, Release.id)
+            # A retraction says the most (it withdraws the text, corrections included);
+            # otherwise the latest correction is the text that stands.
+            .order_by(
+                (Release.kind == ReleaseKind.retraction.value).desc(),
+                Release.published_at.desc(),
+                Release.id.desc(),
+            )
             .limit(1)
         )
     ).scalar_one_or_none()
@@ -926,6 +934,19 @@ async def retract(
         raise forbidden("Only the releasing organ withdraws its release.", article="Art. 27")
     before = summary(release)
     now = ctx.clock.now()
+    if release.kind == ReleaseKind.regular_info.value and release.subject_id == release.id:
+        # The clock its review started was about this draft alone; a redraft starts its own.
+        owed = await obligations_wf.find_for_subject(
+            session,
+            ObligationKind.regular_info,
+            subject_type="regular_info",
+            subject_id=release.id,
+            org_id=release.org_id,
+        )
+        if owed is not None and owed.status == "pending":
+            await obligations_wf.cancel(
+                session, owed, at=now, reason="the release was withdrawn before publication"
+            )
     release.status = "withdrawn"
     release.withdrawn_at = now
     release.rejection = None

@@ -3,6 +3,7 @@ matters raised by media supervision, each owed within 5 working days (RULES §3)
 
 from __future__ import annotations
 
+import asyncio
 from typing import Any
 
 from tests.obligations.conftest import LIUPANSHUI, NANMING, PANZHOU, Scenario, utc
@@ -118,3 +119,36 @@ async def test_registrations_are_refused_for_the_wrong_role_or_a_time_in_the_fut
     assert_problem(r, 422)  # no offset: refused rather than guessed
     r = await scenario.api.post(MEDIA, {}, {"subject_id": "case-1"})
     assert_problem(r, 401)
+
+
+async def test_a_later_time_never_pushes_an_art_20_deadline_back(scenario: Scenario) -> None:
+    scenario.clock.set(utc("2026-10-13T04:00:00Z"))  # the due day, noon in Guiyang
+    first = {"subject_id": "doc-2026-118", "reviewed_at": "2026-09-30T02:00:00Z"}
+    status, owed = await _register(scenario, REGULAR, PANZHOU, "reviewer", first)
+    assert (status, owed["due_at"]) == (201, "2026-10-13T16:00:00Z")
+
+    later = {"subject_id": "doc-2026-118", "reviewed_at": "2026-10-13T04:00:00Z"}
+    r = await scenario.api.post(REGULAR, await scenario.as_(PANZHOU, "reviewer"), later)
+    assert_problem(r, 409, field="reviewed_at", article="Art. 20")
+    assert r.json()["due_at"] == "2026-10-13T16:00:00Z"
+    # The deadline stands and breaches when it was due.
+    await scenario.at(utc("2026-10-13T16:00:00Z"))
+    breached = await scenario.api.get(
+        f"/api/v1/obligations/{owed['id']}", await scenario.as_(PANZHOU, "viewer")
+    )
+    assert breached.json()["status"] == "breached"
+
+
+async def test_the_same_item_registered_four_times_at_once_is_owed_once(
+    scenario: Scenario,
+) -> None:
+    scenario.clock.set(utc("2026-09-30T06:00:00Z"))
+    reviewer = await scenario.as_(PANZHOU, "reviewer")
+    body = {"subject_id": "doc-retried", "reviewed_at": "2026-09-30T02:00:00Z"}
+    answers = await asyncio.gather(*(scenario.api.post(REGULAR, reviewer, body) for _ in range(4)))
+    assert sorted(r.status_code for r in answers) == [200, 200, 200, 201]
+    assert len({r.json()["id"] for r in answers}) == 1
+    listed = await scenario.api.get(
+        "/api/v1/obligations?kind=regular_info", await scenario.as_(PANZHOU, "viewer")
+    )
+    assert [o["subject"]["id"] for o in listed.json()["items"]] == ["doc-retried"]

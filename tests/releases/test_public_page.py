@@ -83,3 +83,23 @@ async def test_a_retracted_publication_says_so(api: Api) -> None:
 
     page = await api.client.get(_path(rumor["url"]))
     assert f'<a href="{published["url"]}">本稿已撤回' in page.text
+
+
+async def test_a_correction_later_retracted_sends_readers_to_the_retraction(api: Api) -> None:
+    incident = await report_mine_accident(api)
+    office = await PressOffice.of(api, EMERGENCY)
+    first = await office.published(incident["id"], kind="rumor_clarification")
+    api.clock.advance(minutes=10)
+    correction = await office.published(
+        incident["id"], kind="correction", replaces_id=first["id"], title="更正"
+    )
+    api.clock.advance(minutes=10)
+    retraction = (
+        await office.act(first["id"], "retract", office.drafter, json={"reason": "整体撤回"})
+    ).json()
+    await office.through_approval(retraction["id"])
+    withdrawn = await office.ok(retraction["id"], "publish")
+
+    page = await api.client.get(_path(first["url"]))
+    assert f'<a href="{withdrawn["url"]}">本稿已撤回' in page.text
+    assert correction["url"] not in page.text

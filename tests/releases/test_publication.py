@@ -226,6 +226,34 @@ async def test_regular_information_passing_review_owes_its_publication_in_5_work
     assert (met.json()["status"], met.json()["met_by"]) == ("met", published["id"])
 
 
+async def test_a_reviewed_regular_information_draft_withdrawn_owes_nothing_more(
+    api: Api,
+) -> None:
+    office = await PressOffice.of(api, EMERGENCY)
+    abandoned = await office.drafted(None, kind="regular_info", title="2027年安全生产计划")
+    await office.ok(abandoned["id"], "submit")
+    await office.ok(abandoned["id"], "review")
+    withdrawn = await office.act(
+        abandoned["id"], "retract", office.drafter, json={"reason": "改为重新起草"}
+    )
+    assert withdrawn.status_code == 200, withdrawn.text
+
+    listed = await api.get(
+        f"/api/v1/obligations?kind=regular_info&org={EMERGENCY}", office.approver
+    )
+    [clock] = listed.json()["items"]
+    assert clock["status"] == "cancelled"
+    assert clock["subject"]["id"] == abandoned["id"]
+    # The redraft owes its own publication, and meets it.
+    redraft = await office.published(None, kind="regular_info", title="2027年安全生产计划（修订）")
+    listed = await api.get(
+        f"/api/v1/obligations?kind=regular_info&org={EMERGENCY}", office.approver
+    )
+    assert sorted((o["subject"]["id"], o["status"]) for o in listed.json()["items"]) == sorted(
+        [(abandoned["id"], "cancelled"), (redraft["id"], "met")]
+    )
+
+
 async def test_the_same_draft_posted_twice_with_one_key_is_stored_once(api: Api) -> None:
     incident = await report_mine_accident(api)
     office = await PressOffice.of(api, EMERGENCY)

@@ -103,6 +103,19 @@ async def test_a_name_pointing_inside_is_refused_without_connecting(
     assert receiver.requests == []
 
 
+async def test_a_name_the_resolver_cannot_even_encode_is_a_failed_attempt() -> None:
+    # Stored before the URL checks refused it: getaddrinfo raises UnicodeError (not OSError)
+    # for a label over 63 characters; the sender records it and goes on.
+    client = delivery.make_client(resolve=delivery.resolve_host)
+    try:
+        url = "http://" + "a" * 64 + ".example/x"
+        outcome = await delivery.send(client, url, headers=HEADERS, body=BODY)
+    finally:
+        await client.aclose()
+    assert outcome.status_code is None
+    assert outcome.error is not None and "does not resolve" in outcome.error
+
+
 async def test_an_address_literal_pointing_inside_is_refused_too(receiver: Receiver) -> None:
     dns = Dns({})
     client = delivery.make_client(resolve=dns)
