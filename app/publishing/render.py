@@ -434,6 +434,20 @@ _FACT_LABELS: Final[Mapping[str, str]] = {
 }
 
 
+def _fact_text(key: str, value: Any) -> str:
+    """A fact as a reader reads it: the event's time in Beijing time, like the page's own."""
+    if isinstance(value, datetime):
+        return _display_time(value)
+    if key == "time" and isinstance(value, str):
+        try:
+            at = datetime.fromisoformat(value.replace("Z", "+00:00"))
+        except ValueError:
+            return value  # free text ("about 9 this morning") is shown as written
+        if at.tzinfo is not None:
+            return _display_time(at)
+    return str(_plain(value))
+
+
 def _facts_html(facts: Mapping[str, Any]) -> str:
     rows = []
     for key, value in facts.items():
@@ -443,7 +457,7 @@ def _facts_html(facts: Mapping[str, Any]) -> str:
         elif isinstance(value, list | tuple):
             inner = "<ul>" + "".join(f"<li>{_esc(str(v))}</li>" for v in value) + "</ul>"
         else:
-            inner = _esc(str(_plain(value)))
+            inner = _esc(_fact_text(str(key), value))
         rows.append(f"<dt>{label}</dt><dd>{inner}</dd>")
     return "<dl>" + "".join(rows) + "</dl>"
 
@@ -479,6 +493,10 @@ def render_wechat(r: ReleaseView) -> dict[str, str]:
         f'<p class="time">{_esc(_display_time(r.published_at))}</p>'
     )
     body = "".join(f"<p>{_esc(p)}</p>" for p in _paragraphs(r.body))
+    # The Art. 23 elements go with the text, so a reader of the article sees them even
+    # when the body does not restate every figure.
+    if r.facts:
+        body += f'<section class="facts">{_facts_html(r.facts)}</section>'
     body = truncate_html(body, max(WECHAT_CONTENT_LIMIT - len(footer), len(ELLIPSIS)))
     return {
         "title": truncate_text(_flat(r.title), WECHAT_TITLE_LIMIT),

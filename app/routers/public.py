@@ -22,7 +22,8 @@ HEADERS = {
 }
 
 
-@router.get("/releases/{release_id}", response_class=HTMLResponse)
+# HEAD too: link checkers and the website's crawler ask before they fetch.
+@router.api_route("/releases/{release_id}", methods=["GET", "HEAD"], response_class=HTMLResponse)
 async def release_page(release_id: str, rt: RuntimeDep) -> HTMLResponse:
     """The published release as a page; a correction or retraction is noted with its link."""
     async with rt.db.read() as session:

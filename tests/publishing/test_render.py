@@ -477,6 +477,23 @@ def test_website_page_shows_time_org_and_the_art_23_facts() -> None:
     assert_well_formed(page)
 
 
+def test_the_event_time_fact_reads_in_beijing_time_like_the_page_around_it() -> None:
+    page = render_website(release(facts={"time": "2026-11-26T19:10:00Z"}))["html"]
+    assert "<dt>时间 Time</dt><dd>2026年11月27日 03:10（北京时间）</dd>" in page
+    # The website JSON keeps the time as the API gives it.
+    assert render_website(release(facts={"time": "2026-11-26T19:10:00Z"}))["json"]["facts"] == {
+        "time": "2026-11-26T19:10:00Z"
+    }
+
+
+def test_a_wechat_article_carries_the_art_23_facts_after_its_text() -> None:
+    facts = {"time": "2026-11-26T19:10:00Z", "casualties": {"deaths": 8, "missing": 3}}
+    content = render_wechat(release(facts=facts))["content"]
+    assert content.index("现场救援工作正在有序进行") < content.index("<dt>死亡 Deaths</dt><dd>8</dd>")
+    assert "2026年11月27日 03:10（北京时间）" in content
+    assert_well_formed(content)
+
+
 def test_website_json_is_the_release_in_api_form() -> None:
     local = datetime(2026, 11, 27, 20, 0, 0, 123456, tzinfo=timezone(timedelta(hours=8)))
     view = release(published_at=local, facts={"casualties": {"deaths": 3}, "measures": ("a",)})

@@ -31,6 +31,9 @@ async def test_a_publication_is_readable_at_its_url_without_a_token(api: Api) ->
     assert f'<link rel="canonical" href="{published["url"]}">' in page.text
     assert "default-src 'none'" in page.headers["content-security-policy"]
     assert 'class="replaced"' not in page.text
+    head = await api.client.head(_path(published["url"]))
+    assert (head.status_code, head.content) == (200, b"")
+    assert head.headers["content-length"] == page.headers["content-length"]
 
 
 async def test_a_draft_or_an_unknown_id_is_not_there(api: Api) -> None:
