@@ -3,8 +3,10 @@
  * Reads the public API like any client: GET /me, GET /events?last=, GET /incidents?status=active,
  * then WS /live?after=SEQ. Every countdown is computed from the obligation's due_at and the
  * server's clock (offset measured on GET /events), so a wrong wall-screen clock does not lie.
- * The token stays in sessionStorage (gone when the browser closes) and is offered to the
- * WebSocket as a subprotocol, so it never appears in a URL or an access log.
+ * The token stays in sessionStorage (gone when the browser closes) unless the officer ticks
+ * "stay signed in on this screen", meant for a wall display that must come back by itself
+ * after a power cut; then it is kept in localStorage until signing out or a 401. It is
+ * offered to the WebSocket as a subprotocol, so it never appears in a URL or an access log.
  */
 (function () {
   "use strict";
@@ -22,6 +24,7 @@
       login_bad: "令牌无效或已撤销",
       login_net: "无法连接服务器，请稍后再试",
       login_checking: "正在验证…",
+      remember: "在此屏幕上保持登录（值守大屏）",
       filter_label: "按市（州）筛选",
       all_prefectures: "全省（全部市州）",
       all_jurisdiction: "全部辖区",
@@ -60,6 +63,7 @@
       login_bad: "The token is unknown or revoked",
       login_net: "Cannot reach the server; try again shortly",
       login_checking: "Checking…",
+      remember: "Stay signed in on this screen (wall display)",
       filter_label: "Filter by prefecture",
       all_prefectures: "Whole province",
       all_jurisdiction: "Whole jurisdiction",
@@ -170,7 +174,7 @@
   const store = window.sessionStorage;
   const prefs = window.localStorage;
   const state = {
-    token: store.getItem("fabu.token"),
+    token: store.getItem("fabu.token") || prefs.getItem("fabu.token"),
     lang: prefs.getItem("fabu.lang") === "en" ? "en" : "zh",
     prefecture: prefs.getItem("fabu.prefecture") || "",
     me: null,
@@ -761,6 +765,7 @@
     state.feed = [];
     state.lastSeq = 0;
     store.removeItem("fabu.token");
+    prefs.removeItem("fabu.token");
     store.removeItem("fabu.lastSeq");
     showLogin(message);
   }
@@ -786,18 +791,28 @@
     }, CLOCK_RESYNC_MS));
   }
 
-  async function signIn(token) {
+  async function signIn(token, remember) {
+    clearTimeout(state.retryTimer);
     state.token = token;
     $("login-button").disabled = true;
     $("login-error").textContent = t("login_checking");
     try {
       await start();
       store.setItem("fabu.token", token);
+      if (remember) prefs.setItem("fabu.token", token);
+      else prefs.removeItem("fabu.token");
     } catch (err) {
       state.stopped = true;
       state.token = null;
-      showLogin(err instanceof ApiError && (err.status === 401 || err.status === 403)
-        ? t("login_bad") : t("login_net"));
+      const refused = err instanceof ApiError && (err.status === 401 || err.status === 403);
+      if (refused) {
+        prefs.removeItem("fabu.token");
+        store.removeItem("fabu.token");
+      } else if (remember) {
+        // A wall display after a power cut may start before the network: keep trying.
+        state.retryTimer = setTimeout(() => signIn(token, true), 10_000);
+      }
+      showLogin(refused ? t("login_bad") : t("login_net"));
     }
   }
 
@@ -805,7 +820,7 @@
     $("login-form").addEventListener("submit", (ev) => {
       ev.preventDefault();
       const token = $("token-input").value.trim();
-      if (token) signIn(token);
+      if (token) signIn(token, $("remember-input").checked);
     });
     $("logout").addEventListener("click", () => signOut(""));
     for (const btn of document.querySelectorAll(".lang-toggle")) {
@@ -823,7 +838,7 @@
     });
     applyLanguage();
     if (state.token) {
-      signIn(state.token);
+      signIn(state.token, prefs.getItem("fabu.token") === state.token);
     } else {
       showLogin("");
     }

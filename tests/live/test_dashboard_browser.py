@@ -289,3 +289,60 @@ async def test_a_reported_incident_appears_live_with_its_colour_and_a_true_count
 
         assert problems == []
         await context.close()
+
+
+async def test_a_wall_screen_told_to_stay_signed_in_comes_back_by_itself(
+    start_server: StartServer, db: Database, browser: Any
+) -> None:
+    server: LiveServer = await start_server()
+    clock = server.app.state.runtime.clock
+    wall, _ = await mint(db, clock, "io-520000", "viewer")
+    desk, desk_id = await mint(db, clock, "io-520000", "viewer")
+    context = await browser.new_context(locale="zh-CN", timezone_id="Asia/Shanghai")
+
+    async def sign_in(token: str, *, remember: bool) -> None:
+        page = await context.new_page()
+        await page.goto(f"{server.base_url}/dashboard")
+        await page.wait_for_selector("#token-input")
+        await page.fill("#token-input", token)
+        if remember:
+            await page.check("#remember-input")
+        await page.click("#login-button")
+        await page.wait_for_selector("#conn[data-state=live]", timeout=10_000)
+        await page.close()
+
+    async def reopened() -> Any:
+        # A new tab starts with empty sessionStorage, as a restarted browser does.
+        page = await context.new_page()
+        await page.goto(f"{server.base_url}/dashboard")
+        await page.wait_for_selector("#login:not([hidden]), #conn[data-state=live]")
+        return page
+
+    # Without the tick, a restart asks for the token again.
+    await sign_in(desk, remember=False)
+    page = await reopened()
+    assert await page.is_visible("#token-input")
+    await page.close()
+
+    # With it, the screen comes back live with no one at the keyboard.
+    await sign_in(wall, remember=True)
+    page = await reopened()
+    await page.wait_for_selector("#conn[data-state=live]", timeout=10_000)
+    # Signing out forgets it.
+    await page.click("#logout")
+    await page.close()
+    page = await reopened()
+    assert await page.is_visible("#token-input")
+    await page.close()
+
+    # A remembered token revoked meanwhile is dropped, and the screen says why.
+    await sign_in(desk, remember=True)
+    admin, _ = await mint(db, clock, "520000", "admin")
+    async with httpx.AsyncClient(base_url=server.base_url, headers=bearer(admin)) as http:
+        assert (await http.delete(f"/api/v1/tokens/{desk_id}")).status_code == 204
+    page = await reopened()
+    await page.wait_for_function(
+        "() => document.querySelector('#login-error').textContent === '令牌无效或已撤销'"
+    )
+    assert await page.evaluate("() => localStorage.getItem('fabu.token')") is None
+    await context.close()
