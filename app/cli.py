@@ -1,23 +1,40 @@
-"""The `fabu` command: serve, db upgrade/downgrade, seed, token create, secret-key,
-quickstart, replay."""
+"""The `fabu` command: serve, db upgrade/downgrade, seed, token create/list/revoke,
+secret-key, quickstart, replay."""
 
 from __future__ import annotations
 
 import argparse
 import asyncio
+import ipaddress
 import logging
 import os
+import sqlite3
 import sys
+from collections.abc import Mapping
+from datetime import datetime
 from pathlib import Path
+from typing import TYPE_CHECKING
+from urllib.parse import quote, urlsplit
 
-from sqlalchemy import select
+from sqlalchemy import create_engine, inspect, make_url, select
 
 from app import directory, logging_filters
+from app.auth import Role
 from app.clock import SystemClock
-from app.config import get_settings
-from app.db import Database, sync_url
+from app.config import Settings, get_settings
+from app.db import Database, is_sqlite, sync_url
+from app.errors import Problem
+from app.rules.calendar import SHANGHAI
+
+if TYPE_CHECKING:
+    from app.models import ApiToken
 
 DEMO_TOKEN_NAME = "demo admin (quick start)"
+log = logging.getLogger("fabu")
+
+
+class CommandError(Exception):
+    """A refusal the operator can act on: one line on stderr, exit status 2."""
 
 
 def _alembic_config(url: str):  # type: ignore[no-untyped-def]
@@ -27,6 +44,8 @@ def _alembic_config(url: str):  # type: ignore[no-untyped-def]
     cfg = Config(str(root / "alembic.ini"))
     cfg.set_main_option("script_location", str(root / "migrations"))
     cfg.set_main_option("sqlalchemy.url", sync_url(url).replace("%", "%%"))
+    # The CLI has set up logging already; alembic.ini's would silence Fabu's INFO lines.
+    cfg.attributes["configure_logger"] = False
     return cfg
 
 
@@ -42,6 +61,70 @@ def db_downgrade(url: str, revision: str = "base") -> None:
     command.downgrade(_alembic_config(url), revision)
 
 
+# -- is there a Fabu database at the url? ------------------------------------------------------
+
+
+def shown_url(url: str) -> str:
+    """The url for a message: password masked; a relative SQLite path also made absolute."""
+    parsed = make_url(url)
+    text = parsed.render_as_string(hide_password=True)
+    if is_sqlite(url) and parsed.database and parsed.database != ":memory:":
+        path = Path(_sqlite_path(parsed.database, parsed.query))
+        if not path.is_absolute():
+            text += f" ({path.resolve()})"
+    return text
+
+
+def _sqlite_path(database: str, query: Mapping[str, object]) -> str:
+    """The file of a SQLite url, also in its `file:...?uri=true` form."""
+    uri = str(query.get("uri", "")).lower() in ("true", "1")
+    return urlsplit(database).path if uri else database
+
+
+def _table_names(url: str) -> set[str]:
+    """The tables at `url`, opening nothing that is not there already."""
+    parsed = make_url(url)
+    if is_sqlite(url):
+        if not parsed.database or parsed.database == ":memory:":
+            return set()
+        path = Path(_sqlite_path(parsed.database, parsed.query))
+        if not path.is_file():
+            return set()
+        # mode=rw: never create the file, even if it vanished since the look above.
+        lite = sqlite3.connect(f"file:{quote(str(path))}?mode=rw", uri=True)
+        try:
+            rows = lite.execute("SELECT name FROM sqlite_master WHERE type = 'table'")
+            return {name for (name,) in rows}
+        finally:
+            lite.close()
+    engine = create_engine(sync_url(url), connect_args={"connect_timeout": 10})
+    try:
+        with engine.connect() as conn:
+            return set(inspect(conn).get_table_names())
+    finally:
+        engine.dispose()
+
+
+def require_schema(url: str) -> None:
+    """Refuse, in one line, to work on a database without Fabu's tables (or none at all)."""
+    from app.models import Base
+
+    try:
+        names = _table_names(url)
+    except Exception as exc:  # any driver's refusal: the operator needs its words, not a trace
+        said = str(getattr(exc, "orig", None) or exc).strip().splitlines()
+        reason = said[0] if said else type(exc).__name__
+        raise CommandError(f"cannot read the database at {shown_url(url)}: {reason}") from exc
+    if not names & set(Base.metadata.tables):
+        raise CommandError(
+            f"no Fabu tables at {shown_url(url)}; run it from the checkout where fabu quickstart "
+            "ran, or set FABU_DATABASE_URL (fabu db upgrade creates them)"
+        )
+
+
+# -- commands ---------------------------------------------------------------------------------
+
+
 async def _seed(url: str) -> int:
     db = Database(url)
     try:
@@ -51,9 +134,21 @@ async def _seed(url: str) -> int:
         await db.dispose()
 
 
+def parse_roles(text: str) -> list[str]:
+    roles = [r.strip() for r in text.split(",") if r.strip()]
+    known = ", ".join(Role)
+    if not roles:
+        raise CommandError(f"--roles names no role; roles: {known}")
+    for role in roles:
+        if role not in Role.__members__:
+            raise CommandError(f"unknown role {role!r}; roles: {known}")
+    # In the order the token keeps them, so that the name made from them reads the same.
+    return sorted(set(roles))
+
+
 async def _token_create(
-    url: str, org: str, roles: list[str], name: str, *, once: bool = False
-) -> str | None:
+    url: str, org: str, roles: list[str], name: str | None, *, once: bool = False
+) -> tuple[ApiToken, str] | None:
     from app.models import ApiToken
     from app.workflows import tokens
 
@@ -64,15 +159,80 @@ async def _token_create(
                 existing = await session.execute(select(ApiToken.id).where(ApiToken.name == name))
                 if existing.first() is not None:
                     return None
-            _, secret = await tokens.issue(
+            return await tokens.issue(
                 session,
                 org_id=directory.resolve_org_argument(org),
                 roles=roles,
-                name=name,
+                # Left empty, the workflow names it after its organ and roles.
+                name=name or "",
                 clock=SystemClock(),
                 actor=None,
             )
-            return secret
+    finally:
+        await db.dispose()
+
+
+def _beijing(at: datetime | None) -> str:
+    return "-" if at is None else f"{at.astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S}"
+
+
+async def _token_list(url: str, org: str | None) -> list[ApiToken]:
+    from app.models import ApiToken, Org
+
+    db = Database(url)
+    try:
+        async with db.read() as session:
+            query = select(ApiToken).order_by(ApiToken.created_at, ApiToken.id)
+            if org is not None:
+                org_id = directory.resolve_org_argument(org)
+                if await session.get(Org, org_id) is None:
+                    raise CommandError(f"--org: unknown organ {org_id!r}")
+                query = query.where(ApiToken.org_id == org_id)
+            return list((await session.execute(query)).scalars())
+    finally:
+        await db.dispose()
+
+
+def token_table(rows: list[ApiToken]) -> str:
+    """Aligned columns, never the secret nor its hash; the name last, as it has spaces."""
+    header = ("id", "org", "roles", "created (Beijing)", "revoked (Beijing)", "name")
+    table = [header] + [
+        (
+            t.id,
+            t.org_id,
+            ",".join(t.roles),
+            _beijing(t.created_at),
+            _beijing(t.revoked_at),
+            t.name,
+        )
+        for t in rows
+    ]
+    widths = [max(len(row[i]) for row in table) for i in range(len(header) - 1)]
+    return "".join(
+        "  ".join(cell.ljust(w) for cell, w in zip(row[:-1], widths, strict=True))
+        + f"  {row[-1]}\n"
+        for row in table
+    )
+
+
+async def _token_revoke(url: str, token_id: str) -> ApiToken:
+    from app.models import ApiToken
+    from app.replay import province_actor
+    from app.workflows import tokens
+
+    db = Database(url)
+    try:
+        async with db.write() as session:
+            token = await session.get(ApiToken, token_id)
+            if token is None:
+                raise CommandError(f"no token {token_id!r} (fabu token list shows them)")
+            if token.revoked_at is not None:
+                raise CommandError(
+                    f"token {token_id} was already revoked at {_beijing(token.revoked_at)} "
+                    "(Beijing time)"
+                )
+            await tokens.revoke(session, token_id, clock=SystemClock(), actor=province_actor())
+            return token
     finally:
         await db.dispose()
 
@@ -103,12 +263,38 @@ def ensure_secret_key(env_file: Path) -> bool:
     return True
 
 
+def public_url_for(host: str, port: int) -> str:
+    """The base of links when FABU_PUBLIC_URL is unset: where this process is served.
+
+    A wildcard bind (0.0.0.0, ::) is no address to link to; loopback at least works on
+    this machine, and an install reached from elsewhere sets FABU_PUBLIC_URL.
+    """
+    try:
+        address = ipaddress.ip_address(host.strip("[]"))
+    except ValueError:
+        return f"http://{host or '127.0.0.1'}:{port}"
+    if address.is_unspecified:
+        address = ipaddress.ip_address("::1" if address.version == 6 else "127.0.0.1")
+    shown = f"[{address}]" if address.version == 6 else str(address)
+    return f"http://{shown}:{port}"
+
+
+def served_settings(settings: Settings, host: str, port: int) -> Settings:
+    """The settings as served on host:port: a public url nobody set follows them."""
+    if "public_url" in settings.model_fields_set:
+        return settings
+    return settings.model_copy(update={"public_url": public_url_for(host, port)})
+
+
 def serve(host: str, port: int) -> None:
     import uvicorn
 
     from app.main import create_app
 
-    settings = get_settings()
+    configured = get_settings()
+    settings = served_settings(configured, host, port)
+    if settings is not configured:
+        log.info("links use %s (FABU_PUBLIC_URL is unset)", settings.public_url)
     config = uvicorn.Config(
         create_app(settings), host=host, port=port, log_level=settings.log_level
     )
@@ -117,8 +303,18 @@ def serve(host: str, port: int) -> None:
     uvicorn.Server(config).run()
 
 
-def main(argv: list[str] | None = None) -> int:
-    settings = get_settings()
+def configure_logging(level: str) -> None:
+    logging.basicConfig(
+        level=level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
+    # APScheduler reports every run of the 1 s scheduler jobs at INFO, and Alembic each of
+    # its plugins before a migration: noise, unless one is debugging.
+    if logging.getLogger().getEffectiveLevel() > logging.DEBUG:
+        for noisy in ("apscheduler", "alembic.runtime.plugins"):
+            logging.getLogger(noisy).setLevel(logging.WARNING)
+
+
+def _parser(settings: Settings) -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="fabu", description=__doc__)
     sub = parser.add_subparsers(dest="command", required=True)
     p_serve = sub.add_parser("serve", help="run the service")
@@ -128,13 +324,20 @@ def main(argv: list[str] | None = None) -> int:
     p_db.add_argument("action", choices=["upgrade", "downgrade"])
     p_db.add_argument("revision", nargs="?")
     sub.add_parser("seed", help="seed the Guizhou directory (idempotent)")
-    p_token = sub.add_parser("token", help="tokens")
-    p_token.add_argument("action", choices=["create"])
-    p_token.add_argument(
+    p_token = sub.add_parser("token", help="API tokens: create, list, revoke")
+    token_sub = p_token.add_subparsers(dest="action", required=True)
+    p_create = token_sub.add_parser(
+        "create", help="print a new token's secret (once) on stdout, its id on stderr"
+    )
+    p_create.add_argument(
         "--org", required=True, help="organ id, or a division code for its government"
     )
-    p_token.add_argument("--roles", required=True, help="comma-separated roles")
-    p_token.add_argument("--name", default="created with the CLI")
+    p_create.add_argument("--roles", required=True, help=f"comma-separated, of: {', '.join(Role)}")
+    p_create.add_argument("--name", help="default: the organ's name and the roles")
+    p_list = token_sub.add_parser("list", help="tokens (never their secrets), times in Beijing")
+    p_list.add_argument("--org", help="only this organ's (id, or a division code)")
+    p_revoke = token_sub.add_parser("revoke", help="revoke a token at once")
+    p_revoke.add_argument("id", help="token id (tok_...)")
     sub.add_parser(
         "secret-key", help="print a new key for FABU_SECRET_KEYS (webhook secrets at rest)"
     )
@@ -152,11 +355,31 @@ def main(argv: list[str] | None = None) -> int:
     )
     p_quick.add_argument("--host", default=settings.host)
     p_quick.add_argument("--port", type=int, default=settings.port)
-    args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=settings.log_level.upper(), format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    return parser
+
+
+def main(argv: list[str] | None = None) -> int:
+    settings = get_settings()
+    args = _parser(settings).parse_args(argv)
+    configure_logging(settings.log_level)
+    name = " ".join(
+        ["fabu", args.command] + ([args.action] if args.command in ("db", "token") else [])
     )
-    url = settings.database_url
+    try:
+        _run(args, settings.database_url)
+    except CommandError as refused:
+        print(f"{name}: {refused}", file=sys.stderr)
+        return 2
+    except Problem as problem:
+        subject = f"{args.incident}: " if args.command == "replay" else ""
+        print(f"{name}: {subject}{problem.detail}", file=sys.stderr)
+        return 2
+    return 0
+
+
+def _run(args: argparse.Namespace, url: str) -> None:
+    if args.command in ("serve", "seed", "token", "replay"):
+        require_schema(url)
 
     if args.command == "serve":
         serve(args.host, args.port)
@@ -169,15 +392,12 @@ def main(argv: list[str] | None = None) -> int:
         added = asyncio.run(_seed(url))
         print(f"directory seeded ({added} rows added)")
     elif args.command == "token":
-        roles = [r.strip() for r in args.roles.split(",") if r.strip()]
-        secret = asyncio.run(_token_create(url, args.org, roles, args.name))
-        print(secret)
+        _token(args, url)
     elif args.command == "secret-key":
         from app.secretbox import generate_key
 
         print(generate_key())
     elif args.command == "replay":
-        from app.errors import Problem
         from app.replay import replay
 
         async def _replay() -> str:
@@ -189,32 +409,49 @@ def main(argv: list[str] | None = None) -> int:
             finally:
                 await db.dispose()
 
-        try:
-            sys.stdout.write(asyncio.run(_replay()))
-        except Problem as problem:
-            print(f"fabu replay: {args.incident}: {problem.detail}", file=sys.stderr)
-            return 2
+        sys.stdout.write(asyncio.run(_replay()))
     elif args.command == "quickstart":
-        if ensure_secret_key(Path(".env")):
-            print("A key sealing webhook secrets at rest was written to ./.env.", flush=True)
-        db_upgrade(url)
-        asyncio.run(_seed(url))
-        secret = asyncio.run(
-            _token_create(
-                url, "520000", ["admin", "info_office", "viewer"], DEMO_TOKEN_NAME, once=True
-            )
-        )
-        if secret:
-            print(f"\nDemo admin token (shown once, keep it): {secret}\n", flush=True)
+        _quickstart(args.host, args.port, url)
+
+
+def _token(args: argparse.Namespace, url: str) -> None:
+    if args.action == "create":
+        roles = parse_roles(args.roles)
+        made = asyncio.run(_token_create(url, args.org, roles, args.name))
+        assert made is not None  # only a `once` creation finds one already made
+        token, secret = made
+        # Scripts take stdout, `$(fabu token create ...)`: the secret alone goes there.
+        print(f"token {token.id} for {token.org_id} ({', '.join(token.roles)})", file=sys.stderr)
+        print(secret)
+    elif args.action == "list":
+        rows = asyncio.run(_token_list(url, args.org))
+        if rows:
+            sys.stdout.write(token_table(rows))
         else:
-            print(
-                "\nThe demo admin token was printed on the first run; make another with "
-                "`fabu token create --org 520000 --roles admin`.\n",
-                flush=True,
-            )
-        print(f"Dashboard: http://{args.host}:{args.port}/dashboard", flush=True)
-        serve(args.host, args.port)
-    return 0
+            print("no tokens", file=sys.stderr)
+    else:
+        token = asyncio.run(_token_revoke(url, args.id))
+        print(f"token {token.id} for {token.org_id} revoked", file=sys.stderr)
+
+
+def _quickstart(host: str, port: int, url: str) -> None:
+    if ensure_secret_key(Path(".env")):
+        print("A key sealing webhook secrets at rest was written to ./.env.", flush=True)
+    db_upgrade(url)
+    asyncio.run(_seed(url))
+    made = asyncio.run(
+        _token_create(url, "520000", ["admin", "info_office", "viewer"], DEMO_TOKEN_NAME, once=True)
+    )
+    if made:
+        print(f"\nDemo admin token (shown once, keep it): {made[1]}\n", flush=True)
+    else:
+        print(
+            "\nThe demo admin token was printed on the first run; make another with "
+            "`fabu token create --org 520000 --roles admin`.\n",
+            flush=True,
+        )
+    print(f"Dashboard: http://{host}:{port}/dashboard", flush=True)
+    serve(host, port)
 
 
 if __name__ == "__main__":

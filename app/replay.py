@@ -11,6 +11,7 @@ every incident.
 from __future__ import annotations
 
 import json
+import re
 from datetime import datetime
 from typing import Any, Literal
 
@@ -28,7 +29,8 @@ from app.workflows import records
 Format = Literal["text", "csv", "json", "html"]
 
 
-def _province_actor() -> Principal:
+def province_actor() -> Principal:
+    """The CLI acts for the province: every organ and incident is in its jurisdiction."""
     t = directory.tree()
     code = t.province_code
     return system_principal(directory.government_id(code), code, t.descendants(code))
@@ -40,7 +42,7 @@ async def replay(
     """The incident's history as `fmt`, or its events as JSON lines (a 404 Problem for an
     unknown incident)."""
     async with db.read() as session:
-        record = await records.accountability(session, incident_id, _province_actor(), clock.now())
+        record = await records.accountability(session, incident_id, province_actor(), clock.now())
         if events:
             rows = await session.execute(
                 select(Event).where(Event.incident_id == incident_id).order_by(Event.seq)
@@ -57,15 +59,31 @@ async def replay(
     return _text(record)
 
 
+# RFC 3339 UTC times as `iso()` writes them into details ("occurred 2026-11-27T02:00:00Z").
+_UTC_TIME = re.compile(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z")
+
+
+def _beijing(value: str) -> str:
+    return f"{datetime.fromisoformat(value).astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S}"
+
+
 def _text(record: dict[str, Any]) -> str:
+    """One line per entry, every time in Beijing time like the first column; the other
+    forms keep the API's UTC."""
     lines = []
     for entry in record["entries"]:
-        at = datetime.fromisoformat(entry["at"]).astimezone(SHANGHAI)
         late = entry.get("lateness_seconds")
         tail = f"  (late {late} s)" if late else ""
-        detail = f"  {entry['detail']}" if entry.get("detail") else ""
+        times = ", ".join(
+            f"{label} {_beijing(entry[key])}"
+            for label, key in (("due", "due_at"), ("met", "met_at"), ("breached", "breached_at"))
+            if entry.get(key)
+        )
+        detail = _UTC_TIME.sub(lambda m: _beijing(m.group()), entry.get("detail") or "")
         lines.append(
-            f"{at:%Y-%m-%d %H:%M:%S}  {entry['kind']:<12}  {entry['what']}"
-            f"  [{entry.get('org_id') or '-'}]{detail}{tail}"
+            f"{_beijing(entry['at'])}  {entry['kind']:<14}  {entry['what']}"
+            f"  [{entry.get('org_id') or '-'}]"
+            + "".join(f"  {part}" for part in (times, detail) if part)
+            + tail
         )
     return "\n".join(lines) + "\n"

@@ -12,7 +12,9 @@ from app.config import get_settings
 from app.db import sync_url
 
 config = context.config
-if config.config_file_name is not None and not config.attributes.get("skip_logging"):
+# The `alembic` command gets alembic.ini's logging; Fabu's CLI, which has set up its own
+# already, says so, lest the root logger drop to WARNING and hide Fabu's INFO lines.
+if config.config_file_name is not None and config.attributes.get("configure_logger", True):
     fileConfig(config.config_file_name, disable_existing_loggers=False)
 
 if not config.get_main_option("sqlalchemy.url"):

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 import subprocess
 import sys
 from datetime import UTC, datetime
@@ -11,6 +12,7 @@ from pathlib import Path
 
 from app.clock import ManualClock
 from app.replay import replay
+from app.scheduler.firing import fire_due
 from tests.api.helpers import PANZHOU, create
 from tests.conftest import Api
 
@@ -92,3 +94,38 @@ async def test_the_command_prints_what_the_api_serves_and_refuses_an_unknown_inc
     assert unknown.returncode == 2
     assert "inc_does_not_exist: No such incident." in unknown.stderr
     assert unknown.stdout == ""
+
+
+async def test_the_text_timeline_gives_each_clock_its_due_and_breach_in_beijing_time(
+    api: Api, clock: ManualClock
+) -> None:
+    incident_id = await _raised_to_ii(api, clock)
+    # The scheduler looks at 14:00 in Beijing: the first release (due 12:00) and the
+    # follow-up (due 13:00) are breached then.
+    clock.set(datetime(2026, 11, 27, 6, 0, tzinfo=UTC))
+    await fire_due(api.db, clock)
+
+    lines = (await replay(api.db, incident_id, clock)).splitlines()
+    first = next(line for line in lines if "obligation" in line and "first_release" in line)
+    assert first.startswith("2026-11-27 11:00:00  obligation")
+    assert "due 2026-11-27 12:00:00, breached 2026-11-27 14:00:00" in first
+    assert first.endswith("(late 7200 s)")
+    follow_up = next(line for line in lines if "obligation" in line and "follow_up" in line)
+    assert "due 2026-11-27 13:00:00, breached 2026-11-27 14:00:00" in follow_up
+    conference = next(line for line in lines if "press_conference: pending" in line)
+    assert "due 2026-11-28 09:00:00" in conference
+    assert "breached" not in conference
+    # The times inside details are Beijing time too: it occurred at 01:00 UTC.
+    reported = next(line for line in lines if "incident reported" in line)
+    assert "occurred 2026-11-27 09:00:00; received 2026-11-27 10:00:00" in reported
+    assert not re.search(r"\d{2}:\d{2}:\d{2}(\.\d+)?Z", "\n".join(lines))
+
+    # The other forms stay as the API serves them, in UTC.
+    as_json = json.loads(await replay(api.db, incident_id, clock, fmt="json"))
+    entry = next(
+        e for e in as_json["entries"] if e["kind"] == "obligation" and "first_release" in e["what"]
+    )
+    assert (entry["due_at"], entry["breached_at"]) == (
+        "2026-11-27T04:00:00Z",
+        "2026-11-27T06:00:00Z",
+    )
