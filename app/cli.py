@@ -163,8 +163,8 @@ async def _token_create(
                 session,
                 org_id=directory.resolve_org_argument(org),
                 roles=roles,
-                # Left empty, the workflow names it after its organ and roles.
-                name=name or "",
+                # Without a name, the workflow names it after its organ and roles.
+                name=name,
                 clock=SystemClock(),
                 actor=None,
             )

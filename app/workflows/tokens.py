@@ -91,7 +91,7 @@ async def issue(
     *,
     org_id: str,
     roles: Sequence[str],
-    name: str,
+    name: str | None,
     clock: Clock,
     actor: Principal | None,
 ) -> tuple[ApiToken, str]:
