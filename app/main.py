@@ -10,7 +10,7 @@ from contextlib import asynccontextmanager
 from fastapi import FastAPI
 from starlette.types import Receive, Scope, Send
 
-from app import errors, sqlite_checkpoint
+from app import errors, openapi, sqlite_checkpoint
 from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
 from app.db import Database
@@ -136,4 +136,5 @@ def create_app(
     ):
         app.include_router(module.router)
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
+    openapi.customise(app)
     return app

@@ -102,7 +102,7 @@ def serve_app(port: int, db_url: str) -> None:
             async with rt.db.write() as session:
                 await log.append(
                     session,
-                    "bench.tick",
+                    "incident.updated",
                     at=rt.clock.now(),
                     division_codes=[DIVISION],
                     data={"n": n, "pad": PAD, "t0": time.time()},
@@ -124,7 +124,7 @@ def bench_message(n: int) -> str:
         {
             "seq": n + 1,
             "id": f"evt_{n:026d}",
-            "type": "bench.tick",
+            "type": "incident.updated",
             "at": "2026-11-27T02:00:00Z",
             "data": {"n": n, "pad": PAD, "t0": time.time()},
         },

@@ -11,6 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.clock import iso
 from app.db import dialect_name
+from app.events import types
 from app.ids import new_id
 from app.models import AuditEntry, Event
 
@@ -37,7 +38,12 @@ async def append(
     On PostgreSQL a sequence hands out numbers at insert time, not at commit, so a reader
     could see seq 11 before seq 10 commits and skip 10 forever. Holding a transaction-level
     advisory lock from the first append to commit makes commit order equal seq order.
+
+    A type missing from app.events.types is refused: subscribers choose from that list,
+    so an event outside it would reach no one who asked for it by name.
     """
+    if not types.writable(type_):
+        raise ValueError(f"event type {type_!r} is not in app.events.types.EVENT_TYPES")
     if dialect_name(session) == "postgresql" and not session.info.get("event_lock"):
         await session.execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": _EVENT_ORDER_LOCK})
         session.info["event_lock"] = True

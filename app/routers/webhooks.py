@@ -114,13 +114,16 @@ async def list_deliveries(
     rt: RuntimeDep,
     actor: Admin,
     status: Annotated[str | None, Query(pattern="^(pending|delivered|dead)$")] = None,
-    before: Annotated[int | None, Query(ge=0)] = None,
+    cursor: Annotated[str | None, Query(max_length=20)] = None,
+    # The first spelling of `cursor`, kept for clients written against it.
+    before: Annotated[int | None, Query(ge=0, deprecated=True)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
-    """Newest event first, each with its attempt log; page on with `before=next_cursor`."""
+    """Newest event first, each with its attempt log; page on with `cursor=next_cursor`."""
+    start = flow.page_start(cursor, before)
     async with rt.db.read() as session:
         return await flow.deliveries_page(
-            session, webhook_id, actor=actor, status=status, before_seq=before, limit=limit
+            session, webhook_id, actor=actor, status=status, before_seq=start, limit=limit
         )
 
 

@@ -10,13 +10,17 @@ from app.schemas.incidents import Strict
 
 Channel = Literal["generic", "wechat", "weibo", "website"]
 
-# An exact event type ("release.published"), a family ("release.*") or every event ("*").
+# Checked against app.events.types by the workflow, which can say which type was meant.
 EventPattern = Annotated[
     str,
     Field(
         min_length=1,
         max_length=64,
-        pattern=r"^(\*|[a-z][a-z0-9_]*(\.[a-z][a-z0-9_]*)*(\.\*)?)$",
+        description=(
+            "An event type the service writes (`release.published`), a family of them "
+            "(`release.*`) or every event (`*`)."
+        ),
+        examples=["release.published", "incident.*", "*"],
     ),
 ]
 

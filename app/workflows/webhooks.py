@@ -24,7 +24,7 @@ from app.auth import Principal
 from app.clock import Clock, iso
 from app.db import dialect_name
 from app.errors import Problem, conflict, invalid, not_found
-from app.events import log
+from app.events import log, types
 from app.ids import new_id
 from app.models import Event, Org
 from app.models.webhooks import (
@@ -54,6 +54,8 @@ def subscription_view(sub: WebhookSubscription) -> dict[str, Any]:
         "url": sub.url,
         "channel": sub.channel,
         "event_types": list(sub.event_types),
+        # Saved before types were checked: a pattern here names nothing and never fires.
+        "unknown_event_types": [p for p in sub.event_types if types.pattern_error(p)],
         "org_id": sub.org_id,
         "active": sub.active,
         "disabled_reason": sub.disabled_reason,
@@ -144,6 +146,7 @@ async def create(
     """Subscribe a publisher. `url` has passed `delivery.check_url` already (outside the
     transaction, as it may resolve a name)."""
     now = clock.now()
+    check_event_types(body.event_types)
     org_id = directory.resolve_org_argument(body.org_id) if body.org_id else actor.org_id
     org = await session.get(Org, org_id)
     if org is None or org.division_code not in actor.jurisdiction:
@@ -171,6 +174,21 @@ def _dedupe(items: Iterable[str]) -> list[str]:
     return list(dict.fromkeys(items))
 
 
+def check_event_types(patterns: Sequence[str]) -> None:
+    """Refuse patterns that name no event the service writes: such a subscription would be
+    accepted and then never fire. Every bad item is named, with what was probably meant."""
+    errors = types.pattern_errors(patterns, "event_types")
+    if errors:
+        raise Problem(
+            422,
+            "validation-error",
+            "Invalid request",
+            "; ".join(f"{e['field']}: {e['message']}" for e in errors),
+            errors=errors,
+            extra={"known_event_types": types.known_patterns()},
+        )
+
+
 async def update_subscription(
     session: AsyncSession,
     subscription_id: str,
@@ -191,6 +209,7 @@ async def update_subscription(
     if url is not None:
         sub.url = url
     if body.event_types is not None:
+        check_event_types(body.event_types)
         sub.event_types = _dedupe(body.event_types)
     if body.active is True and not sub.active:
         sub.active = True
@@ -282,7 +301,8 @@ async def deliveries_page(
     before_seq: int | None,
     limit: int,
 ) -> dict[str, Any]:
-    """Newest first; `next_cursor` is the seq to pass as `before` for the next page."""
+    """Newest first; `next_cursor` names the last event of the page, and the next page
+    starts below it."""
     await get_visible(session, subscription_id, actor)
     stmt = select(WebhookDelivery).where(WebhookDelivery.subscription_id == subscription_id)
     if status:
@@ -297,6 +317,19 @@ async def deliveries_page(
         "items": [delivery_view(d, attempts[d.id]) for d in page],
         "next_cursor": str(page[-1].event_seq) if len(rows) > limit else None,
     }
+
+
+def page_start(cursor: str | None, before: int | None) -> int | None:
+    """The seq a deliveries page starts below: `cursor` (the name every list pages with)
+    or `before`, its older spelling; given both, they must agree."""
+    if not cursor:  # an empty cursor is the first page, as on the other lists
+        return before
+    seq = int(cursor) if cursor.isascii() and cursor.isdigit() else None
+    if seq is None:
+        raise invalid("cursor", "not a cursor this service issued")
+    if before is not None and before != seq:
+        raise invalid("before", "differs from cursor; pass cursor alone")
+    return seq
 
 
 async def delivery_detail(

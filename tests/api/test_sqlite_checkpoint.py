@@ -19,7 +19,10 @@ async def append_events(db: Database, count: int) -> None:
     async with db.write() as session:
         for i in range(count):
             await log.append(
-                session, "test.fill", at=ManualClock(T0).now(), data={"i": i, "pad": "x" * 500}
+                session,
+                "incident.updated",
+                at=ManualClock(T0).now(),
+                data={"i": i, "pad": "x" * 500},
             )
 
 

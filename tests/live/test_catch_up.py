@@ -96,19 +96,19 @@ async def test_a_caller_who_sees_little_of_a_long_log_is_answered_after_5000_row
 ) -> None:
     async with api.db.write() as session:
         first = await log.append(
-            session, "test.elsewhere", at=clock.now(), division_codes=["520111"], data={}
+            session, "incident.updated", at=clock.now(), division_codes=["520111"], data={}
         )
         for _ in range(5000):
             await log.append(
                 session,
-                "test.elsewhere",
+                "incident.updated",
                 at=clock.now(),
                 division_codes=["520111"],
                 data={},
                 flush=False,
             )
         own = await log.append(
-            session, "test.own", at=clock.now(), division_codes=["520281"], data={"n": 1}
+            session, "incident.updated", at=clock.now(), division_codes=["520281"], data={"n": 1}
         )
     assert own.seq == first.seq + 5001
     panzhou = await api.token("520281", "viewer")

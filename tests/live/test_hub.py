@@ -29,7 +29,7 @@ PANZHOU = Principal(
 async def commit_event(db: Database, clock: ManualClock, name: str, code: str = "520281") -> int:
     async with db.write() as session:
         event = await log.append(
-            session, "test.event", at=clock.now(), division_codes=[code], data={"name": name}
+            session, "incident.updated", at=clock.now(), division_codes=[code], data={"name": name}
         )
     return event.seq
 

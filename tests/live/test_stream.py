@@ -254,7 +254,7 @@ async def burst(db: Database, clock: ManualClock, count: int, code: str = "52028
         for i in range(count):
             last = await log.append(
                 session,
-                "test.burst",
+                "incident.updated",
                 at=clock.now(),
                 division_codes=[code],
                 data={"n": i, "pad": "x" * 1000},

@@ -489,7 +489,9 @@ def test_the_event_time_fact_reads_in_beijing_time_like_the_page_around_it() -> 
 def test_a_wechat_article_carries_the_art_23_facts_after_its_text() -> None:
     facts = {"time": "2026-11-26T19:10:00Z", "casualties": {"deaths": 8, "missing": 3}}
     content = render_wechat(release(facts=facts))["content"]
-    assert content.index("现场救援工作正在有序进行") < content.index("<dt>死亡 Deaths</dt><dd>8</dd>")
+    assert content.index("现场救援工作正在有序进行") < content.index(
+        "<dt>死亡 Deaths</dt><dd>8</dd>"
+    )
     assert "2026年11月27日 03:10（北京时间）" in content
     assert_well_formed(content)
 

@@ -1,5 +1,5 @@
 """The worker runs beside the API: a receiver that hangs holds up neither intake nor the
-other publishers."""
+other publishers; the delivery log pages like every other list."""
 
 from __future__ import annotations
 
@@ -10,6 +10,7 @@ from collections.abc import Callable
 
 from app.db import Database
 from app.publishing.worker import LANE_SIZE, DeliveryWorker
+from app.workflows import webhooks as flow
 from tests.conftest import Api
 from tests.webhooks.conftest import deliveries, report, subscribe
 from tests.webhooks.receiver import Answer, Receiver
@@ -72,3 +73,42 @@ async def test_a_hanging_receiver_holds_up_neither_intake_nor_other_publishers(
     finally:
         release.set()
         await worker.stop()
+
+
+async def test_the_delivery_log_pages_with_cursor_like_the_other_lists(
+    api: Api, admin: dict[str, str], reporter: dict[str, str], receiver: Receiver, db: Database
+) -> None:
+    sub = await subscribe(api, admin, receiver, "/paged")
+    for n in range(7):
+        await report(api, reporter, title=f"事故{n}")
+    async with db.write() as session:
+        await flow.enqueue(session, now=api.clock.now(), batch=100)
+    url = f"/api/v1/webhooks/{sub['id']}/deliveries"
+
+    async def walk(param: str) -> list[list[str]]:
+        pages: list[list[str]] = []
+        query: dict[str, object] = {"limit": 3}
+        while True:
+            page = (await api.get(url, admin, params=query)).json()
+            pages.append([d["id"] for d in page["items"]])
+            if page["next_cursor"] is None:
+                return pages
+            assert len(pages) < 10, "paging never ends"
+            query = {"limit": 3, param: page["next_cursor"]}
+
+    pages = await walk("cursor")
+    assert [len(p) for p in pages] == [3, 3, 1]
+    seen = [i for p in pages for i in p]
+    assert len(set(seen)) == len(seen) == 7
+    newest_first = [d.id for d in reversed(await deliveries(db, sub["id"]))]
+    assert seen == newest_first
+    # The older spelling still pages the same way.
+    assert await walk("before") == pages
+
+    bad = await api.get(url, admin, params={"cursor": "abc"})
+    assert bad.status_code == 422
+    assert bad.json()["errors"][0]["field"] == "cursor"
+    first_cursor = (await api.get(url, admin, params={"limit": 3})).json()["next_cursor"]
+    both = await api.get(url, admin, params={"cursor": first_cursor, "before": 1})
+    assert both.status_code == 422
+    assert both.json()["errors"][0]["field"] == "before"

@@ -11,7 +11,9 @@ import pytest
 from app.clock import ManualClock
 from app.config import Settings
 from app.db import Database
+from app.events import log
 from app.main import create_app
+from app.models.webhooks import WebhookSubscription
 from app.routers.webhooks import url_resolver
 from tests.conftest import Api
 from tests.webhooks.conftest import WEBHOOKS
@@ -70,7 +72,7 @@ async def test_only_administrators_manage_webhooks(api: Api) -> None:
         ("url", "https://publisher.example.cn/" + "贵" * 700, "2048 bytes"),
         ("url", "not-a-url", "only http and https"),
         ("channel", "douyin", "generic"),
-        ("event_types", ["release published"], "pattern"),
+        ("event_types", ["release published"], "did you mean release.published?"),
         ("event_types", [], "at least 1"),
         ("org_id", "gov-999999", "unknown organ"),
     ],
@@ -85,6 +87,115 @@ async def test_bad_subscriptions_are_refused_naming_the_field(
     assert problem["errors"][0]["field"].startswith(field)
     assert says in problem["detail"]
     assert (await api.get(WEBHOOKS, admin)).json()["items"] == []
+
+
+@pytest.mark.parametrize(
+    ("event_types", "field", "says"),
+    [
+        (["release.publish"], "event_types[0]", "did you mean release.published?"),
+        (["incident.*", "发布"], "event_types[1]", "unknown event type '发布'"),
+        (["releases.*"], "event_types[0]", "unknown family 'releases.*'; did you mean release.*"),
+        (["release.published.*"], "event_types[0]", "unknown family"),
+        (["test.event"], "event_types[0]", "unknown event type"),
+    ],
+)
+async def test_a_type_the_service_never_writes_is_refused_with_what_was_meant(
+    api: Api, admin: dict[str, str], event_types: list[str], field: str, says: str
+) -> None:
+    response = await api.post(WEBHOOKS, admin, json=hook(event_types=event_types))
+    assert response.status_code == 422, response.text
+    assert response.headers["content-type"] == "application/problem+json"
+    problem = response.json()
+    assert [e["field"] for e in problem["errors"]] == [field]
+    assert says in problem["errors"][0]["message"]
+    assert "^(" not in problem["detail"]  # no raw pattern
+    assert {"*", "release.*", "release.published", "incident.reported"} <= set(
+        problem["known_event_types"]
+    )
+    assert (await api.get(WEBHOOKS, admin)).json()["items"] == []
+
+
+async def test_with_no_close_match_the_refusal_lists_the_families(
+    api: Api, admin: dict[str, str]
+) -> None:
+    response = await api.post(WEBHOOKS, admin, json=hook(event_types=["发布"]))
+    message = response.json()["errors"][0]["message"]
+    for family in ("release.*", "incident.*", "obligation.*", "conference.*", "warning.*"):
+        assert family in message
+
+
+async def test_every_bad_item_is_named_at_once(api: Api, admin: dict[str, str]) -> None:
+    body = hook(event_types=["release.published", "incident.report", "*", "obligation.breach"])
+    problem = (await api.post(WEBHOOKS, admin, json=body)).json()
+    assert [
+        (e["field"], e["message"].rsplit("did you mean ", 1)[1]) for e in problem["errors"]
+    ] == [
+        ("event_types[1]", "incident.reported?"),
+        ("event_types[3]", "obligation.breached, obligation.created?"),
+    ]
+
+
+@pytest.mark.parametrize(
+    "event_types",
+    [["*"], ["release.*", "incident.reported", "conference.*"], ["obligation.breached"]],
+)
+async def test_types_families_and_everything_are_accepted(
+    api: Api, admin: dict[str, str], event_types: list[str]
+) -> None:
+    response = await api.post(WEBHOOKS, admin, json=hook(event_types=event_types))
+    assert response.status_code == 201, response.text
+    assert response.json()["event_types"] == event_types
+    assert response.json()["unknown_event_types"] == []
+
+
+async def test_a_change_to_unknown_types_is_refused_and_changes_nothing(
+    api: Api, admin: dict[str, str]
+) -> None:
+    created = (await api.post(WEBHOOKS, admin, json=hook())).json()
+    url = f"{WEBHOOKS}/{created['id']}"
+    response = await api.client.patch(
+        url, headers=admin, json={"event_types": ["release.*", "warning.publish"]}
+    )
+    assert response.status_code == 422, response.text
+    assert response.json()["errors"][0]["field"] == "event_types[1]"
+    assert "did you mean warning.published?" in response.json()["detail"]
+    assert (await api.get(url, admin)).json()["event_types"] == ["release.published"]
+
+
+async def test_a_subscription_saved_before_types_were_checked_stays_readable(
+    api: Api, admin: dict[str, str], db: Database
+) -> None:
+    created = (await api.post(WEBHOOKS, admin, json=hook())).json()
+    async with db.write() as session:
+        sub = await session.get(WebhookSubscription, created["id"])
+        assert sub is not None
+        sub.event_types = ["release.publish", "incident.*"]
+    url = f"{WEBHOOKS}/{created['id']}"
+    shown = await api.get(url, admin)
+    assert shown.status_code == 200
+    assert shown.json()["event_types"] == ["release.publish", "incident.*"]
+    # The operator can see which pattern never fires.
+    assert shown.json()["unknown_event_types"] == ["release.publish"]
+    [listed] = (await api.get(WEBHOOKS, admin)).json()["items"]
+    assert listed["unknown_event_types"] == ["release.publish"]
+    # Other changes still go through; a correction clears the warning.
+    off = await api.client.patch(url, headers=admin, json={"active": False})
+    assert off.status_code == 200, off.text
+    fixed = await api.client.patch(
+        url, headers=admin, json={"event_types": ["release.published", "incident.*"]}
+    )
+    assert fixed.status_code == 200
+    assert fixed.json()["unknown_event_types"] == []
+
+
+async def test_the_log_refuses_a_type_missing_from_the_catalogue(
+    db: Database, clock: ManualClock
+) -> None:
+    async with db.write() as session:
+        with pytest.raises(ValueError, match=r"release\.publish'"):
+            await log.append(session, "release.publish", at=clock.now(), data={})
+        written = await log.append(session, "release.published", at=clock.now(), data={})
+    assert written.seq > 0
 
 
 async def test_an_administrator_scopes_only_to_organs_of_its_jurisdiction(api: Api) -> None:
