@@ -7,21 +7,38 @@ from datetime import timedelta
 from typing import Annotated
 
 from fastapi import Depends, Header, Request
+from pydantic import AfterValidator
+from pydantic_core import PydanticCustomError
 from sqlalchemy import select
 
 from app import directory
 from app.auth import Principal, hash_token
-from app.errors import Problem
+from app.errors import Problem, invalid
 from app.models import ApiToken, Org
 from app.runtime import Runtime
+from app.schemas.base import unprintable
 from app.workflows import incidents
 
 
 async def runtime(request: Request) -> Runtime:
     # async, though it awaits nothing: FastAPI runs a plain def dependency in its thread
     # pool, a thread hop on every request for an attribute read.
+    _refuse_unprintable_params(request)
     rt: Runtime = request.app.state.runtime
     return rt
+
+
+def _refuse_unprintable_params(request: Request) -> None:
+    """A 422 naming the path or query parameter that holds a control character.
+
+    Every route that reaches the database takes the runtime, so this is the one gate before
+    a parameter is bound into a query: PostgreSQL refuses a NUL in text outright, which
+    would otherwise be a 500 (request bodies are checked by app.schemas.base.Strict).
+    """
+    for name, value in (*request.path_params.items(), *request.query_params.multi_items()):
+        reason = unprintable(value) if isinstance(value, str) else None
+        if reason is not None:
+            raise invalid(name, reason)
 
 
 RuntimeDep = Annotated[Runtime, Depends(runtime)]
@@ -89,8 +106,12 @@ def bearer(header: str | None) -> str | None:
 
 
 async def current_principal(request: Request, rt: RuntimeDep) -> Principal:
-    token = bearer(request.headers.get("authorization"))
+    header = request.headers.get("authorization")
+    token = bearer(header)
     if token is None:
+        if header:
+            # Sent, but not as the scheme says (often the bare token): say how it must look.
+            raise _unauthorized("Authorization must be 'Bearer <token>'.")
         raise _unauthorized("A bearer token is required.")
     found = await principal_for_token(rt, token, cached=True)
     if found is None:
@@ -99,8 +120,17 @@ async def current_principal(request: Request, rt: RuntimeDep) -> Principal:
 
 
 PrincipalDep = Annotated[Principal, Depends(current_principal)]
+
+
+def _printable_ascii(value: str | None) -> str | None:
+    # The key is stored, and PostgreSQL cannot store a NUL; a header has no use for others.
+    if value is not None and not (value.isascii() and value.isprintable()):
+        raise PydanticCustomError("not_printable_ascii", "must be printable ASCII")
+    return value
+
+
 # The Idempotency-Key header of a create (see app.idempotency).
-IdempotencyKey = Annotated[str | None, Header(max_length=200)]
+IdempotencyKey = Annotated[str | None, Header(max_length=200), AfterValidator(_printable_ascii)]
 
 
 def require(*roles: str) -> Callable[..., Awaitable[Principal]]:

@@ -16,6 +16,7 @@ from sqlalchemy.sql.elements import ColumnElement
 
 from app.clock import iso
 from app.errors import invalid
+from app.schemas.base import EARLIEST, LATEST, unprintable
 
 S = TypeVar("S", bound=Select[Any])
 
@@ -39,7 +40,12 @@ def decode(cursor: str) -> tuple[datetime, str]:
         at, sep, ident = base64.urlsafe_b64decode(cursor.encode()).decode().partition("|")
         if not sep:
             raise ValueError("no separator")
-        return datetime.fromisoformat(at.replace("Z", "+00:00")), ident
+        moment = datetime.fromisoformat(at.replace("Z", "+00:00"))
+        # Cursors travel through clients: one crafted by hand must be refused here, not
+        # fail in the database (a time without offset, out of range, an unstorable id).
+        if moment.tzinfo is None or not EARLIEST <= moment < LATEST or unprintable(ident):
+            raise ValueError("not a cursor this service issued")
+        return moment, ident
     except (ValueError, UnicodeDecodeError) as exc:
         raise invalid("cursor", "not a cursor this service issued") from exc
 

@@ -3,7 +3,6 @@
 from __future__ import annotations
 
 from collections.abc import Awaitable, Callable
-from datetime import datetime
 from typing import Annotated, Any
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -15,11 +14,11 @@ from app import directory, pagination
 from app.auth import Principal
 from app.clock import iso
 from app.deps import IdempotencyKey, PrincipalDep, RuntimeDep, context, require
-from app.errors import invalid
 from app.events.log import to_wire
 from app.models import AuditEntry, Event, Incident, IncidentDivision
 from app.rules.levels import Category, Level
 from app.runtime import Runtime
+from app.schemas.base import Moment
 from app.schemas.incidents import (
     ClassificationOverride,
     CommandAction,
@@ -80,7 +79,7 @@ async def list_incidents(
     level: Level | None = None,
     category: Category | None = None,
     division: Annotated[str | None, Query(max_length=12)] = None,
-    since: datetime | None = None,
+    since: Moment | None = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
     cursor: str | None = None,
 ) -> dict[str, Any]:
@@ -108,8 +107,6 @@ async def list_incidents(
             )
         )
     if since:
-        if since.tzinfo is None:
-            raise invalid("since", "needs a UTC offset")
         stmt = stmt.where(Incident.created_at >= since)
     stmt = pagination.keyset(
         stmt, cursor, Incident.created_at, Incident.id, limit=limit, descending=True

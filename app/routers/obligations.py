@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from datetime import datetime
 from typing import Annotated, Any, Literal
 
 from fastapi import APIRouter, Depends, Query, Response
@@ -12,10 +11,11 @@ from sqlalchemy.sql.elements import ColumnElement
 from app import directory, pagination
 from app.auth import Principal
 from app.deps import PrincipalDep, RuntimeDep, require
-from app.errors import invalid, not_found
+from app.errors import not_found
 from app.models import Incident, IncidentDivision, Obligation
 from app.rules.obligations import ObligationKind
 from app.runtime import Runtime
+from app.schemas.base import Moment
 from app.schemas.obligations import MediaSupervisionMatter, OwnItem, RegularInfoItem
 from app.workflows import obligations as flow
 
@@ -53,7 +53,7 @@ async def list_obligations(
     org: Annotated[str | None, Query(max_length=64)] = None,
     status: Status | None = None,
     kind: ObligationKind | None = None,
-    due_before: datetime | None = None,
+    due_before: Moment | None = None,
     incident: Annotated[str | None, Query(max_length=40)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 100,
     cursor: str | None = None,
@@ -67,8 +67,6 @@ async def list_obligations(
     if kind:
         stmt = stmt.where(Obligation.kind == kind.value)
     if due_before is not None:
-        if due_before.tzinfo is None:
-            raise invalid("due_before", "needs a UTC offset, e.g. 2026-10-13T16:00:00Z")
         stmt = stmt.where(Obligation.due_at < due_before)
     if incident:
         stmt = stmt.where(Obligation.incident_id == incident)

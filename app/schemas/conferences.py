@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Literal
 
-from pydantic import AwareDatetime, Field, NonNegativeInt
+from pydantic import Field, NonNegativeInt
 
 from app.rules.conferences import Approver, MaterialKind
-from app.schemas.incidents import Strict
+from app.schemas.base import Moment, Strict
 
 
 class Speaker(Strict):
@@ -19,7 +19,7 @@ class Speaker(Strict):
 class ConferenceCreate(Strict):
     incident_id: str | None = Field(default=None, max_length=40)
     title: str = Field(min_length=1, max_length=500)
-    scheduled_at: AwareDatetime
+    scheduled_at: Moment
     venue: str = Field(min_length=1, max_length=500)
     host_org_id: str = Field(min_length=1, max_length=64)
     # The length limit of Art. 32 is checked by the rules, so the refusal names the article.
@@ -51,7 +51,7 @@ class Coverage(Strict):
     medium: Literal["print", "broadcast", "online", "social"]
     title: str = Field(min_length=1, max_length=500)
     url: str | None = Field(default=None, max_length=2000, pattern=r"^https?://")
-    published_at: AwareDatetime | None = None
+    published_at: Moment | None = None
     tone: Literal["positive", "neutral", "negative"] = "neutral"
     reach: NonNegativeInt | None = None
 

@@ -4,16 +4,14 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, BaseModel, ConfigDict, Field, NonNegativeInt
+from pydantic import Field, NonNegativeInt
 
 from app.rules.levels import Category, Level
+from app.schemas.base import Moment
+from app.schemas.base import Strict as Strict  # older imports of the base find it here
 
 PublicOpinion = Literal["none", "rising", "major"]
 Figures = dict[Annotated[str, Field(max_length=64)], NonNegativeInt]
-
-
-class Strict(BaseModel):
-    model_config = ConfigDict(extra="forbid", str_strip_whitespace=True)
 
 
 class Location(Strict):
@@ -25,8 +23,8 @@ class IncidentCreate(Strict):
     category: Category
     subtype: str | None = Field(default=None, max_length=64)
     title: str = Field(min_length=1, max_length=500)
-    occurred_at: AwareDatetime
-    reported_at: AwareDatetime | None = None
+    occurred_at: Moment
+    reported_at: Moment | None = None
     division_codes: list[Annotated[str, Field(max_length=12)]] = Field(min_length=1, max_length=50)
     place: str = Field(default="", max_length=500)
     location: Location | None = None
@@ -41,7 +39,7 @@ class IncidentCreate(Strict):
 
 
 class SituationReportCreate(Strict):
-    reported_at: AwareDatetime | None = None
+    reported_at: Moment | None = None
     figures: Figures = Field(default_factory=dict)
     public_opinion: PublicOpinion | None = None
     asserted_level: Level | None = None

@@ -5,17 +5,17 @@ from __future__ import annotations
 from datetime import datetime
 from typing import ClassVar
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from app.rules.obligations import ObligationKind
-from app.schemas.incidents import Strict
+from app.schemas.base import Moment, Strict
 
 
 class RegularInfoItem(Strict):
     """An item of regular government information that has passed production and review."""
 
     subject_id: str = Field(min_length=1, max_length=40)
-    reviewed_at: AwareDatetime | None = None  # default: now
+    reviewed_at: Moment | None = None  # default: now
 
     kind: ClassVar[ObligationKind] = ObligationKind.regular_info
     time_field: ClassVar[str] = "reviewed_at"
@@ -28,7 +28,7 @@ class MediaSupervisionMatter(Strict):
     """A matter raised by media supervision, registered by the organ that must answer it."""
 
     subject_id: str = Field(min_length=1, max_length=40)
-    registered_at: AwareDatetime | None = None  # default: now
+    registered_at: Moment | None = None  # default: now
 
     kind: ClassVar[ObligationKind] = ObligationKind.media_supervision
     time_field: ClassVar[str] = "registered_at"

@@ -5,9 +5,9 @@ from __future__ import annotations
 import datetime as dt
 from typing import Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
-from app.schemas.incidents import Strict
+from app.schemas.base import Moment, Strict
 
 SpokespersonRole = Literal["spokesperson", "press_assistant"]
 # The Measures date from 2016; records reach back to the spokesperson system's start.
@@ -35,12 +35,12 @@ class InterviewCreate(Strict):
     # Art. 21: the reporter shows a valid press card; its number is recorded.
     press_card_number: str = Field(min_length=6, max_length=40, pattern=r"^[A-Za-z0-9\-]+$")
     subject: str = Field(min_length=1, max_length=5000)
-    requested_at: AwareDatetime | None = None
+    requested_at: Moment | None = None
     incident_id: str | None = Field(default=None, max_length=40)
 
 
 class InterviewAccept(Strict):
-    interview_at: AwareDatetime | None = None
+    interview_at: Moment | None = None
     note: str = Field(default="", max_length=2000)
 
 

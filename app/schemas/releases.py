@@ -4,11 +4,11 @@ from __future__ import annotations
 
 from typing import Annotated
 
-from pydantic import AwareDatetime, Field, NonNegativeInt, field_validator
+from pydantic import Field, NonNegativeInt, field_validator
 
 from app.auth import Role
 from app.rules.releases import Channel, ReleaseKind, StepKind
-from app.schemas.incidents import Strict
+from app.schemas.base import Moment, Strict
 
 Text = Annotated[str, Field(max_length=5000)]
 
@@ -24,7 +24,7 @@ class Casualties(Strict):
 class Facts(Strict):
     """Structured facts; which of them a kind must carry is app.rules.releases' business."""
 
-    time: AwareDatetime | None = None
+    time: Moment | None = None
     place: Text | None = None
     site_conditions: Text | None = None
     casualties: Casualties | None = None

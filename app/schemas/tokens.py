@@ -3,7 +3,7 @@ from __future__ import annotations
 from pydantic import Field
 
 from app.auth import Role
-from app.schemas.incidents import Strict
+from app.schemas.base import Strict
 
 
 class TokenCreate(Strict):

@@ -4,10 +4,10 @@ from __future__ import annotations
 
 from typing import Annotated, Literal
 
-from pydantic import AwareDatetime, Field
+from pydantic import Field
 
 from app.publishing.cap import CapCategory, CapCertainty, CapResponseType, CapUrgency, Colour
-from app.schemas.incidents import Strict
+from app.schemas.base import Moment, Strict
 
 Channel = Literal["website", "weibo", "wechat", "client"]
 DivisionCode = Annotated[str, Field(min_length=1, max_length=12)]
@@ -22,8 +22,8 @@ class WarningCreate(Strict):
     colour: Colour
     event: str = Field(min_length=1, max_length=200)
     areas: list[DivisionCode] = Field(min_length=1, max_length=200)
-    onset: AwareDatetime
-    expires: AwareDatetime | None = None
+    onset: Moment
+    expires: Moment | None = None
     instruction: str = Field(min_length=1, max_length=20_000)
     description: str = Field(min_length=1, max_length=20_000)
     headline: str | None = Field(default=None, max_length=500)
@@ -41,8 +41,8 @@ class WarningUpdate(Strict):
     colour: Colour | None = None
     event: str | None = Field(default=None, min_length=1, max_length=200)
     areas: list[DivisionCode] | None = Field(default=None, min_length=1, max_length=200)
-    onset: AwareDatetime | None = None
-    expires: AwareDatetime | None = None
+    onset: Moment | None = None
+    expires: Moment | None = None
     instruction: str | None = Field(default=None, min_length=1, max_length=20_000)
     description: str | None = Field(default=None, min_length=1, max_length=20_000)
     headline: str | None = Field(default=None, max_length=500)

@@ -181,6 +181,20 @@ async def test_without_a_valid_token_every_endpoint_answers_401(
     assert await stored_counts(api.db) == before
 
 
+async def test_a_token_sent_without_its_scheme_is_told_the_form(api: Api) -> None:
+    # The usual slip: the bare token in the header, as if it were the whole credential.
+    bearer = await api.token(PANZHOU, "viewer")
+    token = bearer["Authorization"].removeprefix("Bearer ")
+    for authorization in (token, f"Token {token}", "Basic dXNlcjpwYXNz"):
+        response = await api.get("/api/v1/me", {"Authorization": authorization})
+        assert_problem(response, 401)
+        assert response.json()["detail"] == "Authorization must be 'Bearer <token>'."
+    missing = await api.get("/api/v1/me", {})
+    assert_problem(missing, 401)
+    assert missing.json()["detail"] == "A bearer token is required."
+    assert (await api.get("/api/v1/me", bearer)).status_code == 200
+
+
 async def test_a_revoked_token_stops_working_at_once(api: Api) -> None:
     admin = await api.token(LIUPANSHUI, "admin")
     minted = await api.post(
@@ -260,7 +274,7 @@ async def test_bad_token_requests_name_the_field(api: Api) -> None:
     admin = await api.token(GUIZHOU, "admin")
     cases: list[tuple[dict[str, Any], str]] = [
         ({"org_id": "gov-999999", "roles": ["viewer"]}, "org_id"),
-        ({"org_id": f"gov-{PANZHOU}", "roles": ["superuser"]}, "roles.0"),
+        ({"org_id": f"gov-{PANZHOU}", "roles": ["superuser"]}, "roles[0]"),
         ({"org_id": f"gov-{PANZHOU}", "roles": []}, "roles"),
         ({"roles": ["viewer"]}, "org_id"),
     ]

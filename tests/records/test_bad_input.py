@@ -57,7 +57,7 @@ CASES: list[tuple[str, str, dict[str, Any], str]] = [
         "speaker without a name",
         CONFERENCES,
         conference_body(EMERGENCY, "2026-12-04T02:00:00Z", speakers=[{"title": "处长"}]),
-        "speakers.0.name",
+        "speakers[0].name",
     ),
     (
         "speaker of an unknown organ",
@@ -95,7 +95,7 @@ CASES: list[tuple[str, str, dict[str, Any], str]] = [
         "warning with a bad response",
         WARNINGS,
         {**WARNING, "response_types": ["Run"]},
-        "response_types.0",
+        "response_types[0]",
     ),
     (
         "appointment in year 1",

@@ -141,7 +141,7 @@ async def test_a_flow_that_drops_a_safeguard_is_refused_with_its_article(api: Ap
     assert_problem(
         await api.client.put(FLOW, headers=admin, json={"steps": [{"step": "x", "role": "y"}]}),
         422,
-        field="steps.0.step",
+        field="steps[0].step",
     )
     assert await stored_counts(api.db) == before
 

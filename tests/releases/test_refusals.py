@@ -445,7 +445,7 @@ async def test_bad_bodies_name_the_field(api: Api) -> None:
     url = f"{INCIDENTS}/{incident['id']}/releases"
     cases: list[tuple[dict[str, Any], str]] = [
         ({"kind": "press_release"}, "kind"),
-        ({"channels": ["tiktok"]}, "channels.0"),
+        ({"channels": ["tiktok"]}, "channels[0]"),
         ({"channels": []}, "channels"),
         ({"facts": {**first_facts(), "casualties": {"deaths": -1}}}, "facts.casualties.deaths"),
         ({"facts": {**first_facts(), "time": "2026-11-27T09:00:00"}}, "facts.time"),
