@@ -23,7 +23,7 @@ from app.db import fetch
 from app.errors import Problem, conflict, forbidden, invalid, not_found
 from app.events import log
 from app.ids import new_id
-from app.models import Incident, IncidentDivision, Org
+from app.models import Incident, IncidentDivision, Obligation, Org
 from app.models.releases import Release, ReleaseAct, ReleaseCoSigner, ReleaseFlow
 from app.publishing.render import ReleaseView
 from app.rules import releases as rules
@@ -679,6 +679,19 @@ async def review(
     return turn.release
 
 
+async def _regular_info_clock(session: AsyncSession, release: Release) -> Obligation | None:
+    """The organ's Art. 20 clock about the item this release publishes, if one is open."""
+    if release.subject_id is None:
+        return None
+    return await obligations_wf.find_for_subject(
+        session,
+        ObligationKind.regular_info,
+        subject_type="regular_info",
+        subject_id=release.subject_id,
+        org_id=release.org_id,
+    )
+
+
 async def _owe_regular_info(session: AsyncSession, release: Release, now: datetime) -> None:
     """RULES §3, Art. 20: regular information that has passed production and review is owed
     within 5 working days. An item its organ registered already keeps the review time given
@@ -687,14 +700,7 @@ async def _owe_regular_info(session: AsyncSession, release: Release, now: dateti
         return
     if release.subject_id is None:
         release.subject_id = release.id
-    registered = await obligations_wf.find_for_subject(
-        session,
-        ObligationKind.regular_info,
-        subject_type="regular_info",
-        subject_id=release.subject_id,
-        org_id=release.org_id,
-    )
-    if registered is None:
+    if await _regular_info_clock(session, release) is None:
         await obligations_wf.open_regular_info(
             session, release.org_id, now, subject_id=release.subject_id, at=now
         )
@@ -936,13 +942,7 @@ async def retract(
     now = ctx.clock.now()
     if release.kind == ReleaseKind.regular_info.value and release.subject_id == release.id:
         # The clock its review started was about this draft alone; a redraft starts its own.
-        owed = await obligations_wf.find_for_subject(
-            session,
-            ObligationKind.regular_info,
-            subject_type="regular_info",
-            subject_id=release.id,
-            org_id=release.org_id,
-        )
+        owed = await _regular_info_clock(session, release)
         if owed is not None and owed.status == "pending":
             await obligations_wf.cancel(
                 session, owed, at=now, reason="the release was withdrawn before publication"
