@@ -142,7 +142,8 @@ def require(*roles: str) -> Callable[..., Awaitable[Principal]]:
                 403,
                 "forbidden-role",
                 "Forbidden",
-                f"This needs one of the roles: {', '.join(roles)}.",
+                f"This needs one of the roles: {', '.join(roles)}; this token has: "
+                f"{', '.join(sorted(actor.roles)) or 'none'}.",
             )
         return actor
 

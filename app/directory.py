@@ -41,9 +41,22 @@ def tree() -> DivisionTree:
 
 
 def check_division(code: str, field: str) -> None:
-    """A 422 naming `field` unless the directory knows `code`."""
-    if code not in tree():
-        raise invalid(field, f"unknown division code {code!r} (GB/T 2260)")
+    """A 422 naming `field` unless the directory knows `code`; a place given by its name
+    ("盘州市", "Panzhou") is answered with its code."""
+    t = tree()
+    if code in t:
+        return
+    wanted = code.strip().casefold()
+    named = [
+        d
+        for d in t
+        if wanted
+        and (d.name_zh.startswith(code.strip()) or d.name_en.casefold().startswith(wanted))
+    ]
+    hint = "; ".join(f"{d.name_zh} ({d.name_en}) is {d.code}" for d in named[:5])
+    raise invalid(
+        field, f"unknown division code {code!r} (GB/T 2260)" + (f"; {hint}" if hint else "")
+    )
 
 
 def government_id(code: str) -> str:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import re
+import unicodedata
 from datetime import datetime, timedelta, timezone
 from typing import Annotated, Any
 
@@ -10,11 +11,15 @@ from pydantic import (
     AfterValidator,
     AwareDatetime,
     BaseModel,
+    BeforeValidator,
     ConfigDict,
+    Field,
     ValidationError,
     model_validator,
 )
 from pydantic_core import InitErrorDetails, PydanticCustomError
+
+from app.rules.levels import Level
 
 # C0 control characters other than tab, line feed and carriage return, and UTF-16 surrogates
 # standing alone (JSON can spell one as "\ud800"): PostgreSQL text cannot hold a NUL at all,
@@ -100,3 +105,17 @@ def _on_record(value: datetime) -> datetime:
 
 # A time with an offset, within the span anything recorded here can have.
 Moment = Annotated[AwareDatetime, AfterValidator(_on_record)]
+
+
+def _compatibility_fold(value: Any) -> Any:
+    # Chinese input methods type full-width digits (５２０２８１) and the Roman-numeral
+    # characters of printed documents (Ⅱ级); NFKC folds both into the ASCII the API names.
+    return unicodedata.normalize("NFKC", value).strip() if isinstance(value, str) else value
+
+
+# A GB/T 2260 division code as typed by a person.
+DivisionCode = Annotated[
+    str, BeforeValidator(_compatibility_fold), Field(min_length=1, max_length=12)
+]
+# A severity level (I-IV), also as Ⅰ-Ⅳ.
+LevelName = Annotated[Level, BeforeValidator(_compatibility_fold)]

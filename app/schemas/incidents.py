@@ -6,8 +6,8 @@ from typing import Annotated, Literal
 
 from pydantic import Field, NonNegativeInt
 
-from app.rules.levels import Category, Level
-from app.schemas.base import Moment
+from app.rules.levels import Category
+from app.schemas.base import DivisionCode, LevelName, Moment
 from app.schemas.base import Strict as Strict  # older imports of the base find it here
 
 PublicOpinion = Literal["none", "rising", "major"]
@@ -25,11 +25,11 @@ class IncidentCreate(Strict):
     title: str = Field(min_length=1, max_length=500)
     occurred_at: Moment
     reported_at: Moment | None = None
-    division_codes: list[Annotated[str, Field(max_length=12)]] = Field(min_length=1, max_length=50)
+    division_codes: list[DivisionCode] = Field(min_length=1, max_length=50)
     place: str = Field(default="", max_length=500)
     location: Location | None = None
     figures: Figures = Field(default_factory=dict)
-    asserted_level: Level | None = None
+    asserted_level: LevelName | None = None
     asserted_basis: str | None = Field(default=None, max_length=2000)
     criteria: list[Annotated[str, Field(max_length=100)]] = Field(
         default_factory=list, max_length=20
@@ -42,7 +42,7 @@ class SituationReportCreate(Strict):
     reported_at: Moment | None = None
     figures: Figures = Field(default_factory=dict)
     public_opinion: PublicOpinion | None = None
-    asserted_level: Level | None = None
+    asserted_level: LevelName | None = None
     asserted_basis: str | None = Field(default=None, max_length=2000)
     criteria: list[Annotated[str, Field(max_length=100)]] = Field(
         default_factory=list, max_length=20
@@ -60,5 +60,5 @@ class Reason(Strict):
 
 
 class ClassificationOverride(Strict):
-    level: Level
+    level: LevelName
     reason: str = Field(min_length=1, max_length=2000)

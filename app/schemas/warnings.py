@@ -2,15 +2,14 @@
 
 from __future__ import annotations
 
-from typing import Annotated, Literal
+from typing import Literal
 
 from pydantic import Field
 
 from app.publishing.cap import CapCategory, CapCertainty, CapResponseType, CapUrgency, Colour
-from app.schemas.base import Moment, Strict
+from app.schemas.base import DivisionCode, Moment, Strict
 
 Channel = Literal["website", "weibo", "wechat", "client"]
-DivisionCode = Annotated[str, Field(min_length=1, max_length=12)]
 
 
 def _website() -> list[Channel]:

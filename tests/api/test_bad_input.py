@@ -571,3 +571,36 @@ async def test_an_incident_of_1949_10_01_is_the_oldest_taken(api: Api) -> None:
     )
     assert_problem(older, 422, "occurred_at")
     assert older.json()["errors"][0]["message"].startswith("is before 1949-10-01 (Beijing time)")
+
+
+async def test_full_width_codes_and_roman_numeral_levels_are_read_as_meant(api: Api) -> None:
+    # Typed with a Chinese input method: full-width digits, Ⅱ as one character.
+    reporter = await api.token(PANZHOU, "reporter")
+    response = await api.post(
+        INCIDENTS,
+        reporter,
+        json=incident_body(
+            division_codes=["５２０２８１"], asserted_level="Ⅱ", asserted_basis="现场指挥部研判"
+        ),
+    )
+    assert response.status_code == 201, response.text
+    assert response.json()["division_codes"] == ["520281"]
+    assert response.json()["level"] == "II"
+
+
+async def test_a_place_given_by_name_is_answered_with_its_code(api: Api) -> None:
+    reporter = await api.token(PANZHOU, "reporter")
+    before = await stored_counts(api.db)
+    response = await api.post(INCIDENTS, reporter, json=incident_body(division_codes=["盘州市"]))
+    assert_problem(response, 422, "division_codes[0]")
+    assert "盘州市 (Panzhou City) is 520281" in response.json()["detail"]
+    assert await stored_counts(api.db) == before
+
+
+async def test_a_missing_role_is_named_beside_the_roles_the_token_has(api: Api) -> None:
+    viewer = await api.token(PANZHOU, "viewer")
+    response = await api.post(INCIDENTS, viewer, json=incident_body())
+    assert_problem(response, 403)
+    assert response.json()["detail"] == (
+        "This needs one of the roles: reporter; this token has: viewer."
+    )
