@@ -10,27 +10,27 @@ import logging
 import os
 import sqlite3
 import sys
-from collections.abc import Mapping
+from collections.abc import Awaitable, Callable, Mapping
 from datetime import datetime
 from pathlib import Path
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, TypeVar
 from urllib.parse import quote, urlsplit
 
 from sqlalchemy import create_engine, inspect, make_url, select
 
 from app import directory, logging_filters
 from app.auth import Role
-from app.clock import SystemClock
+from app.clock import SystemClock, beijing
 from app.config import Settings, get_settings
 from app.db import Database, is_sqlite, sync_url
 from app.errors import Problem
-from app.rules.calendar import SHANGHAI
 
 if TYPE_CHECKING:
     from app.models import ApiToken
 
 DEMO_TOKEN_NAME = "demo admin (quick start)"
 log = logging.getLogger("fabu")
+T = TypeVar("T")
 
 
 class CommandError(Exception):
@@ -125,13 +125,22 @@ def require_schema(url: str) -> None:
 # -- commands ---------------------------------------------------------------------------------
 
 
-async def _seed(url: str) -> int:
-    db = Database(url)
-    try:
-        async with db.write() as session:
-            return await directory.seed(session)
-    finally:
-        await db.dispose()
+def on_database(url: str, work: Callable[[Database], Awaitable[T]]) -> T:
+    """Run `work` to its end on the database at `url`, its connections closed however it ends."""
+
+    async def run() -> T:
+        db = Database(url)
+        try:
+            return await work(db)
+        finally:
+            await db.dispose()
+
+    return asyncio.run(run())
+
+
+async def _seed(db: Database) -> int:
+    async with db.write() as session:
+        return await directory.seed(session)
 
 
 def parse_roles(text: str) -> list[str]:
@@ -147,50 +156,42 @@ def parse_roles(text: str) -> list[str]:
 
 
 async def _token_create(
-    url: str, org: str, roles: list[str], name: str | None, *, once: bool = False
+    db: Database, org: str, roles: list[str], name: str | None, *, once: bool = False
 ) -> tuple[ApiToken, str] | None:
     from app.models import ApiToken
     from app.workflows import tokens
 
-    db = Database(url)
-    try:
-        async with db.write() as session:
-            if once:
-                existing = await session.execute(select(ApiToken.id).where(ApiToken.name == name))
-                if existing.first() is not None:
-                    return None
-            return await tokens.issue(
-                session,
-                org_id=directory.resolve_org_argument(org),
-                roles=roles,
-                # Without a name, the workflow names it after its organ and roles.
-                name=name,
-                clock=SystemClock(),
-                actor=None,
-            )
-    finally:
-        await db.dispose()
+    async with db.write() as session:
+        if once:
+            existing = await session.execute(select(ApiToken.id).where(ApiToken.name == name))
+            if existing.first() is not None:
+                return None
+        return await tokens.issue(
+            session,
+            org_id=directory.resolve_org_argument(org),
+            roles=roles,
+            # Without a name, the workflow names it after its organ and roles.
+            name=name,
+            clock=SystemClock(),
+            actor=None,
+        )
 
 
 def _beijing(at: datetime | None) -> str:
-    return "-" if at is None else f"{at.astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S}"
+    return "-" if at is None else beijing(at)
 
 
-async def _token_list(url: str, org: str | None) -> list[ApiToken]:
+async def _token_list(db: Database, org: str | None) -> list[ApiToken]:
     from app.models import ApiToken, Org
 
-    db = Database(url)
-    try:
-        async with db.read() as session:
-            query = select(ApiToken).order_by(ApiToken.created_at, ApiToken.id)
-            if org is not None:
-                org_id = directory.resolve_org_argument(org)
-                if await session.get(Org, org_id) is None:
-                    raise CommandError(f"--org: unknown organ {org_id!r}")
-                query = query.where(ApiToken.org_id == org_id)
-            return list((await session.execute(query)).scalars())
-    finally:
-        await db.dispose()
+    async with db.read() as session:
+        query = select(ApiToken).order_by(ApiToken.created_at, ApiToken.id)
+        if org is not None:
+            org_id = directory.resolve_org_argument(org)
+            if await session.get(Org, org_id) is None:
+                raise CommandError(f"--org: unknown organ {org_id!r}")
+            query = query.where(ApiToken.org_id == org_id)
+        return list((await session.execute(query)).scalars())
 
 
 def token_table(rows: list[ApiToken]) -> str:
@@ -215,26 +216,22 @@ def token_table(rows: list[ApiToken]) -> str:
     )
 
 
-async def _token_revoke(url: str, token_id: str) -> ApiToken:
+async def _token_revoke(db: Database, token_id: str) -> ApiToken:
     from app.models import ApiToken
     from app.replay import province_actor
     from app.workflows import tokens
 
-    db = Database(url)
-    try:
-        async with db.write() as session:
-            token = await session.get(ApiToken, token_id)
-            if token is None:
-                raise CommandError(f"no token {token_id!r} (fabu token list shows them)")
-            if token.revoked_at is not None:
-                raise CommandError(
-                    f"token {token_id} was already revoked at {_beijing(token.revoked_at)} "
-                    "(Beijing time)"
-                )
-            await tokens.revoke(session, token_id, clock=SystemClock(), actor=province_actor())
-            return token
-    finally:
-        await db.dispose()
+    async with db.write() as session:
+        token = await session.get(ApiToken, token_id)
+        if token is None:
+            raise CommandError(f"no token {token_id!r} (fabu token list shows them)")
+        if token.revoked_at is not None:
+            raise CommandError(
+                f"token {token_id} was already revoked at {_beijing(token.revoked_at)} "
+                "(Beijing time)"
+            )
+        await tokens.revoke(session, token_id, clock=SystemClock(), actor=province_actor())
+        return token
 
 
 def ensure_secret_key(env_file: Path) -> bool:
@@ -389,7 +386,7 @@ def _run(args: argparse.Namespace, url: str) -> None:
         else:
             db_downgrade(url, args.revision or "base")
     elif args.command == "seed":
-        added = asyncio.run(_seed(url))
+        added = on_database(url, _seed)
         print(f"directory seeded ({added} rows added)")
     elif args.command == "token":
         _token(args, url)
@@ -400,16 +397,13 @@ def _run(args: argparse.Namespace, url: str) -> None:
     elif args.command == "replay":
         from app.replay import replay
 
-        async def _replay() -> str:
-            db = Database(url)
-            try:
-                return await replay(
-                    db, args.incident, SystemClock(), fmt=args.format, events=args.events
-                )
-            finally:
-                await db.dispose()
-
-        sys.stdout.write(asyncio.run(_replay()))
+        shown = on_database(
+            url,
+            lambda db: replay(
+                db, args.incident, SystemClock(), fmt=args.format, events=args.events
+            ),
+        )
+        sys.stdout.write(shown)
     elif args.command == "quickstart":
         _quickstart(args.host, args.port, url)
 
@@ -417,31 +411,36 @@ def _run(args: argparse.Namespace, url: str) -> None:
 def _token(args: argparse.Namespace, url: str) -> None:
     if args.action == "create":
         roles = parse_roles(args.roles)
-        made = asyncio.run(_token_create(url, args.org, roles, args.name))
+        made = on_database(url, lambda db: _token_create(db, args.org, roles, args.name))
         assert made is not None  # only a `once` creation finds one already made
         token, secret = made
         # Scripts take stdout, `$(fabu token create ...)`: the secret alone goes there.
         print(f"token {token.id} for {token.org_id} ({', '.join(token.roles)})", file=sys.stderr)
         print(secret)
     elif args.action == "list":
-        rows = asyncio.run(_token_list(url, args.org))
+        rows = on_database(url, lambda db: _token_list(db, args.org))
         if rows:
             sys.stdout.write(token_table(rows))
         else:
             print("no tokens", file=sys.stderr)
     else:
-        token = asyncio.run(_token_revoke(url, args.id))
+        token = on_database(url, lambda db: _token_revoke(db, args.id))
         print(f"token {token.id} for {token.org_id} revoked", file=sys.stderr)
+
+
+async def _seed_with_demo_token(db: Database) -> tuple[ApiToken, str] | None:
+    """The directory seeded, and the demo admin token made unless an earlier run made it."""
+    await _seed(db)
+    return await _token_create(
+        db, "520000", ["admin", "info_office", "viewer"], DEMO_TOKEN_NAME, once=True
+    )
 
 
 def _quickstart(host: str, port: int, url: str) -> None:
     if ensure_secret_key(Path(".env")):
         print("A key sealing webhook secrets at rest was written to ./.env.", flush=True)
     db_upgrade(url)
-    asyncio.run(_seed(url))
-    made = asyncio.run(
-        _token_create(url, "520000", ["admin", "info_office", "viewer"], DEMO_TOKEN_NAME, once=True)
-    )
+    made = on_database(url, _seed_with_demo_token)
     if made:
         print(f"\nDemo admin token (shown once, keep it): {made[1]}\n", flush=True)
     else:

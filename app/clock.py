@@ -5,6 +5,8 @@ from __future__ import annotations
 from datetime import UTC, datetime, timedelta
 from typing import Protocol
 
+from app.rules.calendar import SHANGHAI
+
 
 class Clock(Protocol):
     def now(self) -> datetime: ...
@@ -40,3 +42,8 @@ def iso(at: datetime | None) -> str | None:
         return None
     text = at.astimezone(UTC).isoformat()
     return text.replace("+00:00", "Z")
+
+
+def beijing(at: datetime) -> str:
+    """`at` as a person at a Guizhou terminal reads it: local wall time to the second."""
+    return f"{at.astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S}"

@@ -277,11 +277,13 @@ def install(app: FastAPI) -> None:
         # The database refused a value (PostgreSQL keeps no NUL in text, for one) that
         # validation let through: the caller's input, so a 422 rather than a 500. The
         # driver's words go to the log only; they may quote the statement.
+        said = str(exc.orig).splitlines()
         log.warning(
-            "refused a value the database cannot store on %s %r: %s",
+            "refused a value the database cannot store on %s %r: %s: %s",
             request.method,
             request.url.path,
-            f"{type(exc.orig).__name__}: {str(exc.orig).splitlines()[0] if str(exc.orig) else ''}",
+            type(exc.orig).__name__,
+            said[0] if said else "",
         )
         return problem_response(
             Problem(

@@ -172,9 +172,9 @@ def _refs(node: Any) -> Iterable[str]:
 def _drop_unused_schemas(schema: dict[str, Any], names: tuple[str, ...]) -> None:
     """Remove FastAPI's validation error shapes once nothing refers to them any more."""
     schemas = schema.get("components", {}).get("schemas", {})
+    others = {k: v for k, v in schemas.items() if k not in names}
+    used = set(_refs(schema.get("paths", {}))) | set(_refs(others))
     for name in names:
-        others = {k: v for k, v in schemas.items() if k not in names}
-        used = set(_refs(schema.get("paths", {}))) | set(_refs(others))
         if name in schemas and f"#/components/schemas/{name}" not in used:
             del schemas[name]
 

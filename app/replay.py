@@ -19,11 +19,10 @@ from sqlalchemy import select
 
 from app import directory
 from app.auth import Principal, system_principal
-from app.clock import Clock
+from app.clock import Clock, beijing
 from app.db import Database
 from app.events.log import to_wire
 from app.models import Event
-from app.rules.calendar import SHANGHAI
 from app.workflows import records
 
 Format = Literal["text", "csv", "json", "html"]
@@ -64,7 +63,7 @@ _UTC_TIME = re.compile(r"\b\d{4}-\d{2}-\d{2}T\d{2}:\d{2}:\d{2}(?:\.\d+)?Z")
 
 
 def _beijing(value: str) -> str:
-    return f"{datetime.fromisoformat(value).astimezone(SHANGHAI):%Y-%m-%d %H:%M:%S}"
+    return beijing(datetime.fromisoformat(value))
 
 
 def _text(record: dict[str, Any]) -> str:

@@ -9,6 +9,7 @@ Each test still starts from an empty, seeded database on both backends.
 
 from __future__ import annotations
 
+import os
 import shutil
 from collections.abc import Iterator
 from pathlib import Path
@@ -18,6 +19,7 @@ from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session
 
 from app import directory
+from app.config import get_settings
 from app.db import sync_url
 from app.models import Base
 from tests.conftest import (
@@ -86,3 +88,15 @@ def db_url(request: pytest.FixtureRequest, tmp_path: Path, sqlite_template: Path
         path = tmp_path / "fabu.db"
         shutil.copyfile(sqlite_template, path)
         yield f"sqlite+aiosqlite:///{path}"
+
+
+@pytest.fixture
+def terminal(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
+    """A shell in an empty directory with no FABU_* variables set: a newcomer's."""
+    monkeypatch.chdir(tmp_path)
+    for name in list(os.environ):
+        if name.startswith("FABU_"):
+            monkeypatch.delenv(name)
+    get_settings.cache_clear()
+    yield tmp_path
+    get_settings.cache_clear()

@@ -7,18 +7,19 @@ import json
 import logging
 import re
 from collections.abc import AsyncIterator
-from datetime import timedelta
+from datetime import UTC, datetime, timedelta
 from typing import Any, get_args
 
 import pytest
 from fastapi.routing import APIRoute
-from pydantic import BaseModel
+from pydantic import BaseModel, TypeAdapter, ValidationError
 from sqlalchemy.exc import DataError
 
 from app.auth import Role
 from app.clock import iso
 from app.config import Settings
 from app.main import create_app
+from app.schemas.base import Moment
 from app.workflows import incidents as incidents_flow
 from tests.api.helpers import (
     GUIZHOU,
@@ -571,6 +572,18 @@ async def test_an_incident_of_1949_10_01_is_the_oldest_taken(api: Api) -> None:
     )
     assert_problem(older, 422, "occurred_at")
     assert older.json()["errors"][0]["message"].startswith("is before 1949-10-01 (Beijing time)")
+
+
+def test_a_time_is_taken_up_to_the_last_second_of_2100_beijing_time() -> None:
+    moment = TypeAdapter(Moment)
+    assert moment.validate_python("2100-12-31T23:59:59+08:00") == datetime(
+        2100, 12, 31, 15, 59, 59, tzinfo=UTC
+    )
+    assert moment.validate_python("2100-12-31T15:59:59Z").year == 2100
+    # The first second of 2101 in Beijing, however it is written.
+    for later in ("2101-01-01T00:00:00+08:00", "2100-12-31T16:00:00Z"):
+        with pytest.raises(ValidationError, match="is after 2100"):
+            moment.validate_python(later)
 
 
 async def test_full_width_codes_and_roman_numeral_levels_are_read_as_meant(api: Api) -> None:

@@ -9,7 +9,6 @@ import re
 import subprocess
 import sys
 import time
-from collections.abc import Iterator
 from pathlib import Path
 
 import httpx
@@ -30,18 +29,6 @@ NO_TABLES = (
     "or set FABU_DATABASE_URL (fabu db upgrade creates them)"
 )
 ROLES = "reporter, drafter, reviewer, approver, info_office, viewer, admin"
-
-
-@pytest.fixture
-def terminal(monkeypatch: pytest.MonkeyPatch, tmp_path: Path) -> Iterator[Path]:
-    """A shell in an empty directory with no FABU_* variables set: a newcomer's."""
-    monkeypatch.chdir(tmp_path)
-    for name in list(os.environ):
-        if name.startswith("FABU_"):
-            monkeypatch.delenv(name)
-    get_settings.cache_clear()
-    yield tmp_path
-    get_settings.cache_clear()
 
 
 def fabu(capsys: pytest.CaptureFixture[str], *argv: str) -> tuple[int, str, str]:

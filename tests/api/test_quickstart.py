@@ -21,7 +21,6 @@ import pytest
 from sqlalchemy import create_engine, text
 
 from app.cli import ensure_secret_key
-from app.config import get_settings
 
 
 def _free_port() -> int:
@@ -132,37 +131,25 @@ def test_quickstart_serves_with_a_working_token_and_seals_webhook_secrets(
 
 
 def test_a_key_added_to_an_existing_env_file_leaves_it_readable_by_its_owner_only(
-    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+    terminal: Path,
 ) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("FABU_SECRET_KEYS", raising=False)
-    env_file = tmp_path / ".env"
+    env_file = terminal / ".env"
     env_file.write_text("FABU_PORT=8765")  # a file someone made, world-readable, no newline
     env_file.chmod(0o644)
-    get_settings.cache_clear()
-    try:
-        assert ensure_secret_key(env_file) is True
-        assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
-        lines = env_file.read_text().splitlines()
-        assert lines[0] == "FABU_PORT=8765"
-        assert lines[1].startswith("FABU_SECRET_KEYS=")
-        # Now that a key is set, nothing more is written.
-        assert ensure_secret_key(env_file) is False
-        assert len(env_file.read_text().splitlines()) == 2
-    finally:
-        get_settings.cache_clear()
+    assert ensure_secret_key(env_file) is True
+    assert stat.S_IMODE(env_file.stat().st_mode) == 0o600
+    lines = env_file.read_text().splitlines()
+    assert lines[0] == "FABU_PORT=8765"
+    assert lines[1].startswith("FABU_SECRET_KEYS=")
+    # Now that a key is set, nothing more is written.
+    assert ensure_secret_key(env_file) is False
+    assert len(env_file.read_text().splitlines()) == 2
 
 
-def test_a_linked_env_file_is_not_followed(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.chdir(tmp_path)
-    monkeypatch.delenv("FABU_SECRET_KEYS", raising=False)
-    elsewhere = tmp_path / "shared.txt"
+def test_a_linked_env_file_is_not_followed(terminal: Path) -> None:
+    elsewhere = terminal / "shared.txt"
     elsewhere.write_text("")
-    (tmp_path / ".env").symlink_to(elsewhere)
-    get_settings.cache_clear()
-    try:
-        with pytest.raises(OSError):
-            ensure_secret_key(tmp_path / ".env")
-        assert elsewhere.read_text() == ""
-    finally:
-        get_settings.cache_clear()
+    (terminal / ".env").symlink_to(elsewhere)
+    with pytest.raises(OSError):
+        ensure_secret_key(terminal / ".env")
+    assert elsewhere.read_text() == ""
