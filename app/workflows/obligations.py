@@ -387,6 +387,76 @@ async def find_for_subject(
     return (await session.execute(stmt)).scalar_one_or_none()
 
 
+async def _subject_clock(
+    session: AsyncSession,
+    kind: rules.ObligationKind,
+    *,
+    org_id: str,
+    subject_type: str,
+    subject_id: str,
+    per_org: bool,
+) -> tuple[Org, Obligation | None]:
+    """The owing organ, its row locked, and the live obligation of this kind about the subject.
+
+    The lock (PostgreSQL) serialises openings for the organ's subjects: two requests at
+    once must not both find nothing and open two clocks. Hold it until commit.
+    """
+    org = await fetch(session, Org, org_id, for_update=True)
+    if org is None:
+        raise ValueError(f"unknown organ {org_id!r}")
+    existing = await find_for_subject(
+        session,
+        kind,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        org_id=org_id if per_org else None,
+    )
+    return org, existing
+
+
+async def _open_for_org(
+    session: AsyncSession,
+    spec: rules.ObligationSpec,
+    org: Org,
+    *,
+    subject_type: str,
+    subject_id: str,
+    at: datetime,
+) -> Obligation:
+    """An obligation an organ owes about something other than an incident: it sits in the
+    organ's own division, where its jurisdiction and the information office above look."""
+    return await open_obligation(
+        session,
+        spec,
+        org_id=org.id,
+        division_codes=[org.division_code],
+        at=at,
+        subject_type=subject_type,
+        subject_id=subject_id,
+    )
+
+
+async def _keep_or_open(
+    session: AsyncSession,
+    spec: rules.ObligationSpec,
+    org: Org,
+    existing: Obligation | None,
+    *,
+    subject_type: str,
+    subject_id: str,
+    at: datetime,
+) -> Obligation:
+    """The same facts again change nothing; a new due time (a conference moved) reschedules
+    a pending obligation. A met, breached or cancelled one is left alone."""
+    if existing is None:
+        return await _open_for_org(
+            session, spec, org, subject_type=subject_type, subject_id=subject_id, at=at
+        )
+    if existing.status == OPEN and existing.due_at != spec.due_at:
+        await _reschedule(session, existing, spec, at)
+    return existing
+
+
 async def _open_for_subject(
     session: AsyncSession,
     spec: rules.ObligationSpec,
@@ -397,35 +467,17 @@ async def _open_for_subject(
     at: datetime,
     per_org: bool = False,
 ) -> Obligation:
-    """Open, or bring up to date, the one obligation of this kind about this subject.
-
-    Calling again with the same facts changes nothing; a new due time (a conference
-    moved) reschedules the pending one. A met, breached or cancelled one is left alone.
-    """
-    # The organ's row, locked (PostgreSQL), serialises openings for its subjects: two
-    # requests at once must not both find nothing and open two clocks.
-    org = await fetch(session, Org, org_id, for_update=True)
-    if org is None:
-        raise ValueError(f"unknown organ {org_id!r}")
-    existing = await find_for_subject(
+    """Open, or bring up to date, the one obligation of this kind about this subject."""
+    org, existing = await _subject_clock(
         session,
         spec.kind,
+        org_id=org_id,
         subject_type=subject_type,
         subject_id=subject_id,
-        org_id=org_id if per_org else None,
+        per_org=per_org,
     )
-    if existing is not None:
-        if existing.status == OPEN and existing.due_at != spec.due_at:
-            await _reschedule(session, existing, spec, at)
-        return existing
-    return await open_obligation(
-        session,
-        spec,
-        org_id=org.id,
-        division_codes=[org.division_code],
-        at=at,
-        subject_type=subject_type,
-        subject_id=subject_id,
+    return await _keep_or_open(
+        session, spec, org, existing, subject_type=subject_type, subject_id=subject_id, at=at
     )
 
 
@@ -481,9 +533,14 @@ async def register_own_item(
             item.time_field, "lies in the future; give the time it happened", article="Art. 20"
         )
     spec = _OWN_ITEMS[item.kind](when, windows)
-    await fetch(session, Org, org_id, for_update=True)  # see _open_for_subject
-    existing = await find_for_subject(
-        session, item.kind, subject_type=item.kind.value, subject_id=item.subject_id, org_id=org_id
+    subject_type, subject_id = item.kind.value, item.subject_id
+    org, existing = await _subject_clock(
+        session,
+        item.kind,
+        org_id=org_id,
+        subject_type=subject_type,
+        subject_id=subject_id,
+        per_org=True,
     )
     if existing is not None and existing.status == OPEN and spec.due_at > existing.due_at:
         raise Problem(
@@ -497,14 +554,8 @@ async def register_own_item(
             errors=[{"field": item.time_field, "message": "later than the time registered"}],
             extra={"obligation_id": existing.id, "due_at": iso(existing.due_at)},
         )
-    row = await _open_for_subject(
-        session,
-        spec,
-        org_id=org_id,
-        subject_type=item.kind.value,
-        subject_id=item.subject_id,
-        at=at,
-        per_org=True,
+    row = await _keep_or_open(
+        session, spec, org, existing, subject_type=subject_type, subject_id=subject_id, at=at
     )
     return row, existing is None
 
@@ -569,12 +620,16 @@ async def open_routine_conferences(session: AsyncSession, at: datetime) -> list[
             )
         ).scalars()
     )
+    lacking = [org for org in departments if org.id not in have]
+    if not lacking:
+        return []  # the usual case: the scheduler calls this on every safety-net pass
     # A conference held this quarter before its obligation was opened (the scheduler was
     # down on the first day, or the department was just put under the system) still counts.
     held: dict[str, tuple[str, datetime]] = {}
     rows = await session.execute(
         select(PressConference.host_org_id, PressConference.id, PressConference.held_at)
         .where(
+            PressConference.host_org_id.in_([org.id for org in lacking]),
             PressConference.held_at >= start_of_quarter(at),
             PressConference.held_at <= at,
         )
@@ -585,17 +640,9 @@ async def open_routine_conferences(session: AsyncSession, at: datetime) -> list[
             held.setdefault(host, (conference_id, held_at))
     spec = rules.routine_conference_due(at)
     opened = []
-    for org in departments:
-        if org.id in have:
-            continue
-        obligation = await open_obligation(
-            session,
-            spec,
-            org_id=org.id,
-            division_codes=[org.division_code],
-            at=at,
-            subject_type=ROUTINE_SUBJECT,
-            subject_id=label,
+    for org in lacking:
+        obligation = await _open_for_org(
+            session, spec, org, subject_type=ROUTINE_SUBJECT, subject_id=label, at=at
         )
         if org.id in held:
             conference_id, held_at = held[org.id]

@@ -394,6 +394,13 @@ async def test_the_press_conference_clock_breaches_24_hours_after_the_event(
 ) -> None:
     incident = await scenario.report(occurred_at=T0 - timedelta(minutes=30), figures={"deaths": 10})
     conference = await scenario.obligation(incident["id"], "press_conference")
+    # Reminded 60, 30 and 10 minutes before 01:30:00 on the 28th, 24 h after the event.
+    assert [(t.name, z(t.fire_at)) for t in await timers(scenario.db, conference["id"])] == [
+        ("60m", "2026-11-28T00:30:00Z"),
+        ("30m", "2026-11-28T01:00:00Z"),
+        ("10m", "2026-11-28T01:20:00Z"),
+        ("breach", "2026-11-28T01:30:00Z"),
+    ]
     await scenario.at(utc("2026-11-28T01:29:59Z"))
     assert await events(scenario.db, "obligation.breached", id=conference["id"]) == []
     assert [n for n, _ in await reminders(scenario.db, conference["id"])] == ["60m", "30m", "10m"]
@@ -480,6 +487,38 @@ async def test_a_follow_up_moved_by_a_new_situation_report_is_announced_with_its
     assert (await scenario.obligation(incident["id"], "follow_up"))["status"] == "pending"
     await scenario.at(utc("2026-11-27T06:00:00Z"))
     assert (await scenario.obligation(incident["id"], "follow_up"))["status"] == "breached"
+
+
+async def test_a_level_raised_without_new_casualties_is_followed_up_2_h_after_the_report(
+    scenario: Scenario,
+) -> None:
+    incident = await scenario.report(occurred_at=T0 - timedelta(minutes=30), figures={"deaths": 10})
+    first_due = (await scenario.obligation(incident["id"], "first_release"))["due_at"]
+    # The same dead, but the command now assesses it particularly serious: a change of level.
+    scenario.clock.set(utc("2026-11-27T03:00:07Z"))
+    raised = await scenario.post(
+        f"/api/v1/incidents/{incident['id']}/reports",
+        {
+            "figures": {"deaths": 10},
+            "asserted_level": "I",
+            "asserted_basis": "the flooded galleries threaten the whole mine",
+        },
+    )
+    assert raised["level"] == "I"
+    follow = await scenario.obligation(incident["id"], "follow_up")
+    assert (follow["article"], follow["due_at"]) == ("Art. 23", "2026-11-27T05:00:07Z")
+    assert [(t.name, z(t.fire_at)) for t in await timers(scenario.db, follow["id"])] == [
+        ("60m", "2026-11-27T04:00:07Z"),
+        ("30m", "2026-11-27T04:30:07Z"),
+        ("10m", "2026-11-27T04:50:07Z"),
+        ("breach", "2026-11-27T05:00:07Z"),
+    ]
+    # Level I came after II: the first release keeps the clock II gave it.
+    assert (await scenario.obligation(incident["id"], "first_release"))["due_at"] == first_due
+    await scenario.at(utc("2026-11-27T05:00:06Z"))
+    assert await events(scenario.db, "obligation.breached", id=follow["id"]) == []
+    await scenario.at(utc("2026-11-27T05:00:07Z"))
+    assert len(await events(scenario.db, "obligation.breached", id=follow["id"])) == 1
 
 
 async def test_a_situation_report_that_changes_nothing_leaves_every_clock_as_it_was(

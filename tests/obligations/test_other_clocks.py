@@ -8,6 +8,7 @@ from datetime import UTC, date, datetime, time, timedelta
 
 import chinese_calendar
 import pytest
+from sqlalchemy.ext.asyncio import AsyncSession
 
 from app.db import Database
 from app.models.conferences import PressConference
@@ -89,6 +90,11 @@ async def test_a_media_supervision_matter_registered_on_30_september_is_due_on_1
         at=registered,
     )
     assert obligation.due_at == utc("2026-10-13T16:00:00Z")
+    # One working day before: the end of Mon 12 Oct.
+    assert [(t.name, t.fire_at) for t in await timers(scenario.db, obligation.id)] == [
+        ("1wd", utc("2026-10-12T16:00:00Z")),
+        ("breach", utc("2026-10-13T16:00:00Z")),
+    ]
     await scenario.at(utc("2026-10-13T16:00:00Z"))
     # A prefecture's breach goes to the provincial information office.
     (escalation,) = await events(scenario.db, "escalation.raised", obligation_id=obligation.id)
@@ -250,7 +256,7 @@ async def test_each_routine_department_owes_a_conference_every_quarter(
 async def test_a_conference_held_before_the_quarter_was_opened_still_meets_it(
     scenario: Scenario,
 ) -> None:
-    async def held(session, conference_id: str, host: str, at: datetime) -> None:  # type: ignore[no-untyped-def]
+    async def held(session: AsyncSession, conference_id: str, host: str, at: datetime) -> None:
         session.add(
             PressConference(
                 id=conference_id,

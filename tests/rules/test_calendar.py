@@ -15,6 +15,7 @@ from app.rules.calendar import (
     local_date,
     one_month_after,
     previous_working_day_end,
+    start_of_quarter,
     working_days_after,
     working_days_before,
 )
@@ -247,6 +248,27 @@ def test_the_quarter_is_the_shanghai_quarter() -> None:
     assert end_of_quarter(utc(2026, 12, 31, 15, 59, 59)) == utc(2026, 12, 31, 16)
     assert end_of_quarter(utc(2026, 12, 31, 16, 0, 0)) == utc(2027, 3, 31, 16)
     assert end_of_quarter(utc(2026, 3, 31, 16, 0, 0)) == utc(2026, 6, 30, 16)
+
+
+@pytest.mark.parametrize(
+    ("at", "start"),
+    [
+        # 00:00 on 1 Oct in Shanghai is 16:00 UTC on 30 Sep: the fourth quarter has begun.
+        (utc(2026, 9, 30, 16, 0, 0), utc(2026, 9, 30, 16)),
+        (utc(2026, 11, 27, 2), utc(2026, 9, 30, 16)),
+        (utc(2026, 12, 31, 15, 59, 59), utc(2026, 9, 30, 16)),
+        # A second earlier it is still 30 Sep locally, the third quarter.
+        (utc(2026, 9, 30, 15, 59, 59), utc(2026, 6, 30, 16)),
+        # The first quarter begins at 00:00 on 1 Jan in Shanghai, 16:00 UTC on 31 Dec.
+        (utc(2026, 12, 31, 16, 0, 0), utc(2026, 12, 31, 16)),
+        (utc(2026, 2, 10, 2), utc(2025, 12, 31, 16)),
+    ],
+)
+def test_a_quarter_starts_at_midnight_in_shanghai_on_its_first_day(
+    at: datetime, start: datetime
+) -> None:
+    # Art. 29: a conference from this moment on counts for the quarter.
+    assert start_of_quarter(at) == start
 
 
 # --- the working day before a due time ---------------------------------------------------
