@@ -55,17 +55,14 @@ async def create_incident(
         )
         return view, intake.created
 
-    async def attempt() -> tuple[dict[str, Any], bool]:
-        return await rt.db.write_together(store)
-
     try:
-        view, created = await attempt()
+        view, created = await rt.db.write_together(store)
     except IntegrityError:
         if idempotency_key is None:
             raise
         # The same key arrived twice at once and the other request committed first (on
         # PostgreSQL both ran side by side): now its key is visible, so this one replays it.
-        view, created = await attempt()
+        view, created = await rt.db.write_together(store)
     if not created:
         response.status_code = 200
     return view

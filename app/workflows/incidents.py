@@ -329,14 +329,10 @@ async def store(
     scope = f"incidents:{ctx.actor.org_id}"
     # In a shared batch a reused key fails the batch at commit (the key's primary key), and
     # alone the lookup finds it: no query per intake for the common case of a new key.
-    together = group_commit.shared(session)
-    prior = (
-        None
-        if together
-        else await idempotency.prior(session, idempotency_key, scope, checked.digest)
-    )
-    if prior is not None:
-        return Intake(await get_visible(session, prior, ctx.actor), False, None)
+    if not group_commit.shared(session):
+        prior = await idempotency.prior(session, idempotency_key, scope, checked.digest)
+        if prior is not None:
+            return Intake(await get_visible(session, prior, ctx.actor), False, None)
 
     incident = new_incident(checked, ctx, now)
     codes = checked.codes

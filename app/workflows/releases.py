@@ -943,7 +943,7 @@ async def retract(
     if release.kind == ReleaseKind.regular_info.value and release.subject_id == release.id:
         # The clock its review started was about this draft alone; a redraft starts its own.
         owed = await _regular_info_clock(session, release)
-        if owed is not None and owed.status == "pending":
+        if owed is not None and owed.status == obligations_wf.OPEN:
             await obligations_wf.cancel(
                 session, owed, at=now, reason="the release was withdrawn before publication"
             )

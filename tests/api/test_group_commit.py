@@ -11,12 +11,13 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import group_commit
 from app.db import Database
+from app.group_commit import Work
 from app.models import IdempotencyKey
 from tests.api.helpers import INCIDENTS, PANZHOU, incident_body, stored_counts
 from tests.conftest import T0, Api
 
 
-def remember(key: str, seen: list[bool] | None = None):  # type: ignore[no-untyped-def]
+def remember(key: str, seen: list[bool] | None = None) -> Work[str]:
     """A piece of work that stores one row and says whether it ran in a shared batch."""
 
     async def work(session: AsyncSession) -> str:

@@ -30,37 +30,40 @@ def wal_size(wal: Path) -> int:
     return wal.stat().st_size
 
 
-async def test_a_checkpoint_lets_the_log_start_over_instead_of_growing(tmp_path: Path) -> None:
-    path = tmp_path / "fabu.db"
+async def fresh_database(path: Path) -> Database:
     db = Database(f"sqlite+aiosqlite:///{path}")
-    wal = Path(f"{path}-wal")
     async with db.engine.begin() as conn:
         await conn.run_sync(Base.metadata.create_all)
+    return db
+
+
+async def test_a_checkpoint_lets_the_log_start_over_instead_of_growing(tmp_path: Path) -> None:
+    path = tmp_path / "fabu.db"
+    db = await fresh_database(path)
+    wal = Path(f"{path}-wal")
     checkpointer = Checkpointer(str(path))
-    conn = sqlite3.connect(path)
+    own = sqlite3.connect(path)  # the checkpointer's connection, driven by hand
     try:
         await append_events(db, 300)
         grown = wal_size(wal)
-        checkpointer.checkpoint(conn)
+        checkpointer.checkpoint(own)
         assert checkpointer.last_frames > 0 and checkpointer.last_error is None
         # Everything was copied back: the next writes reuse the log from its start.
         for _ in range(3):
             await append_events(db, 300)
-            checkpointer.checkpoint(conn)
+            checkpointer.checkpoint(own)
         assert wal_size(wal) <= grown
         # And nothing was lost on the way.
-        rows = conn.execute("SELECT count(*) FROM events").fetchone()[0]
+        rows = own.execute("SELECT count(*) FROM events").fetchone()[0]
         assert rows == 1200
     finally:
-        conn.close()
+        own.close()
         await db.dispose()
 
 
 async def test_the_service_runs_on_its_own_thread_and_reports_its_health(tmp_path: Path) -> None:
     path = tmp_path / "fabu.db"
-    db = Database(f"sqlite+aiosqlite:///{path}")
-    async with db.engine.begin() as conn:
-        await conn.run_sync(Base.metadata.create_all)
+    db = await fresh_database(path)
     await append_events(db, 50)
     checkpointer = Checkpointer(str(path), interval=0.01)
     await checkpointer.start()

@@ -142,10 +142,20 @@ class PressOffice:
         await self.ok(release_id, "review")
         return await self.ok(release_id, "approve")
 
+    async def through_publication(self, release_id: str) -> dict[str, Any]:
+        await self.through_approval(release_id)
+        return await self.ok(release_id, "publish")
+
     async def published(self, incident_id: str | None, **body: Any) -> dict[str, Any]:
         release = await self.drafted(incident_id, **body)
-        await self.through_approval(release["id"])
-        return await self.ok(release["id"], "publish")
+        return await self.through_publication(release["id"])
+
+    async def retraction(self, release_id: str, reason: str) -> dict[str, Any]:
+        """The retraction a drafter's retract drafts for a publication (201)."""
+        response = await self.act(release_id, "retract", self.drafter, json={"reason": reason})
+        assert response.status_code == 201, response.text
+        result: dict[str, Any] = response.json()
+        return result
 
 
 async def report_mine_accident(
@@ -156,6 +166,29 @@ async def report_mine_accident(
     assert response.status_code == 201, response.text
     incident: dict[str, Any] = response.json()
     return incident
+
+
+async def corrected_publication(
+    api: Api, office: PressOffice, incident_id: str
+) -> tuple[dict[str, Any], dict[str, Any]]:
+    """A first release published, then, half an hour on, a correction of it: both."""
+    first = await office.published(incident_id)
+    api.clock.advance(minutes=30)
+    correction = await office.published(
+        incident_id,
+        kind="correction",
+        replaces_id=first["id"],
+        title="更正：盘州市某煤矿透水事故",
+        facts=first_facts(),
+    )
+    return first, correction
+
+
+async def report_figures(api: Api, incident_id: str, **body: Any) -> None:
+    """A situation report from Panzhou on the incident (accepted)."""
+    reporter = await api.token(PANZHOU, "reporter")
+    response = await api.post(f"{INCIDENTS}/{incident_id}/reports", reporter, json=body)
+    assert response.status_code == 200, response.text
 
 
 def obligation(incident: dict[str, Any], kind: str) -> dict[str, Any]:

@@ -9,7 +9,7 @@ from tests.releases.helpers import (
     EMERGENCY,
     PressOffice,
     assert_problem,
-    first_facts,
+    corrected_publication,
     report_mine_accident,
 )
 
@@ -51,15 +51,7 @@ async def test_a_draft_or_an_unknown_id_is_not_there(api: Api) -> None:
 async def test_a_corrected_publication_points_its_readers_to_the_correction(api: Api) -> None:
     incident = await report_mine_accident(api)
     office = await PressOffice.of(api, EMERGENCY)
-    first = await office.published(incident["id"])
-    api.clock.advance(minutes=30)
-    correction = await office.published(
-        incident["id"],
-        kind="correction",
-        replaces_id=first["id"],
-        title="更正：盘州市某煤矿透水事故",
-        facts=first_facts(),
-    )
+    first, correction = await corrected_publication(api, office, incident["id"])
 
     page = await api.client.get(_path(first["url"]))
     assert page.status_code == 200
@@ -75,14 +67,10 @@ async def test_a_retracted_publication_says_so(api: Api) -> None:
     office = await PressOffice.of(api, EMERGENCY)
     rumor = await office.published(incident["id"], kind="rumor_clarification")
     api.clock.advance(minutes=10)
-    response = await office.act(
-        rumor["id"], "retract", office.drafter, json={"reason": "所辟谣言经核实部分属实"}
-    )
-    retraction = response.json()
+    retraction = await office.retraction(rumor["id"], "所辟谣言经核实部分属实")
     before = await api.client.get(_path(rumor["url"]))
     assert 'class="replaced"' not in before.text  # a draft retraction retracts nothing
-    await office.through_approval(retraction["id"])
-    published = await office.ok(retraction["id"], "publish")
+    published = await office.through_publication(retraction["id"])
 
     page = await api.client.get(_path(rumor["url"]))
     assert f'<a href="{published["url"]}">本稿已撤回' in page.text
@@ -97,11 +85,8 @@ async def test_a_correction_later_retracted_sends_readers_to_the_retraction(api:
         incident["id"], kind="correction", replaces_id=first["id"], title="更正"
     )
     api.clock.advance(minutes=10)
-    retraction = (
-        await office.act(first["id"], "retract", office.drafter, json={"reason": "整体撤回"})
-    ).json()
-    await office.through_approval(retraction["id"])
-    withdrawn = await office.ok(retraction["id"], "publish")
+    retraction = await office.retraction(first["id"], "整体撤回")
+    withdrawn = await office.through_publication(retraction["id"])
 
     page = await api.client.get(_path(first["url"]))
     assert f'<a href="{withdrawn["url"]}">本稿已撤回' in page.text

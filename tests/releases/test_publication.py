@@ -4,6 +4,7 @@ publication meets the obligations it answers (RULES §3, §4)."""
 from __future__ import annotations
 
 from datetime import timedelta
+from typing import Any
 
 from sqlalchemy import select
 
@@ -17,7 +18,7 @@ from tests.releases.helpers import (
     RELEASES,
     PressOffice,
     assert_problem,
-    first_facts,
+    corrected_publication,
     incident_now,
     obligation,
     release_body,
@@ -37,16 +38,8 @@ async def test_a_correction_is_a_new_publication_pointing_to_the_one_it_corrects
 ) -> None:
     incident = await report_mine_accident(api)
     office = await PressOffice.of(api, EMERGENCY)
-    first = await office.published(incident["id"])
-    api.clock.advance(minutes=30)
 
-    correction = await office.published(
-        incident["id"],
-        kind="correction",
-        replaces_id=first["id"],
-        title="更正：盘州市某煤矿透水事故",
-        facts=first_facts(),
-    )
+    first, correction = await corrected_publication(api, office, incident["id"])
 
     assert correction["replaces_id"] == first["id"]
     assert correction["incident_id"] == incident["id"]
@@ -72,20 +65,15 @@ async def test_retracting_a_publication_drafts_a_retraction_that_passes_the_flow
     rumor = await office.published(incident["id"], kind="rumor_clarification")
     api.clock.advance(minutes=10)
 
-    response = await office.act(
-        rumor["id"], "retract", office.drafter, json={"reason": "所辟谣言经核实部分属实"}
-    )
+    retraction = await office.retraction(rumor["id"], "所辟谣言经核实部分属实")
 
-    assert response.status_code == 201, response.text
-    retraction = response.json()
     assert retraction["kind"] == "retraction"
     assert retraction["status"] == "draft"
     assert retraction["replaces_id"] == rumor["id"]
     assert retraction["body"] == "所辟谣言经核实部分属实"
     # Nothing is retracted until the retraction itself is approved and published.
     assert (await api.get(f"{RELEASES}/{rumor['id']}", office.drafter)).json()["retracted"] is False
-    await office.through_approval(retraction["id"])
-    await office.ok(retraction["id"], "publish")
+    await office.through_publication(retraction["id"])
 
     original = (await api.get(f"{RELEASES}/{rumor['id']}", office.drafter)).json()
     assert original["retracted"] is True
@@ -206,17 +194,31 @@ async def test_regular_information_standing_alone_meets_its_art_20_clock(api: Ap
         assert row.met_by == release["id"]
 
 
+async def _reviewed_regular_info(office: PressOffice, **body: Any) -> dict[str, Any]:
+    """An item of regular information standing alone, through production and review."""
+    release = await office.drafted(None, kind="regular_info", title="2027年安全生产计划", **body)
+    await office.ok(release["id"], "submit")
+    return await office.ok(release["id"], "review")
+
+
+async def _regular_info_clocks(office: PressOffice) -> list[dict[str, Any]]:
+    """The organ's Art. 20 regular-information clocks, as its approver lists them."""
+    response = await office.api.get(
+        f"/api/v1/obligations?kind=regular_info&org={office.org}", office.approver
+    )
+    assert response.status_code == 200, response.text
+    items: list[dict[str, Any]] = response.json()["items"]
+    return items
+
+
 async def test_regular_information_passing_review_owes_its_publication_in_5_working_days(
     api: Api,
 ) -> None:
     # RULES §3 (Art. 20): the clock starts when production and review are done. Reviewed on
     # Friday 27 Nov 2026 (Beijing), it is owed by the end of Friday 4 Dec.
     office = await PressOffice.of(api, EMERGENCY)
-    release = await office.drafted(None, kind="regular_info", title="2027年安全生产计划")
-    await office.ok(release["id"], "submit")
-    await office.ok(release["id"], "review")
-    owed = await api.get(f"/api/v1/obligations?kind=regular_info&org={EMERGENCY}", office.approver)
-    [obligation] = owed.json()["items"]
+    release = await _reviewed_regular_info(office)
+    [obligation] = await _regular_info_clocks(office)
     assert (obligation["status"], obligation["due_at"]) == ("pending", "2026-12-04T16:00:00Z")
 
     api.clock.advance(days=2)
@@ -226,30 +228,73 @@ async def test_regular_information_passing_review_owes_its_publication_in_5_work
     assert (met.json()["status"], met.json()["met_by"]) == ("met", published["id"])
 
 
+async def test_an_item_registered_before_its_release_keeps_the_review_time_given_then(
+    api: Api,
+) -> None:
+    # Registered as reviewed on Fri 27 Nov: due the end of Fri 4 Dec. Were the release's own
+    # review on Mon 30 Nov taken instead, it would be due the end of Mon 7 Dec.
+    office = await PressOffice.of(api, EMERGENCY)
+    async with api.db.write() as session:
+        await obligations_wf.open_regular_info(
+            session, EMERGENCY, T0, subject_id="annual-safety-plan", at=T0
+        )
+    api.clock.advance(days=3)
+
+    release = await _reviewed_regular_info(office, subject_id="annual-safety-plan")
+
+    assert release["subject_id"] == "annual-safety-plan"
+    [clock] = await _regular_info_clocks(office)
+    assert (clock["status"], clock["due_at"]) == ("pending", "2026-12-04T16:00:00Z")
+
+
+async def test_regular_information_is_owed_once_the_last_review_of_its_flow_has_passed(
+    api: Api,
+) -> None:
+    admin = await api.token("520000", "admin")
+    steps = [
+        {"step": "submit", "role": "drafter"},
+        {"step": "review", "role": "reviewer", "co_signers": True},
+        {"step": "approve", "role": "approver"},
+        {"step": "cosign", "role": "approver", "co_signers": True},
+        {"step": "publish", "role": "drafter"},
+    ]
+    response = await api.client.put(
+        f"/api/v1/orgs/{EMERGENCY}/release-flow", headers=admin, json={"steps": steps}
+    )
+    assert response.status_code == 200, response.text
+    office = await PressOffice.of(api, EMERGENCY)
+    other = await PressOffice.of(api, "dept-natural_resources")
+
+    # Its own review on Fri 27 Nov: the co-signer's review is still to come, nothing owed yet.
+    release = await _reviewed_regular_info(office, co_signers=[other.org])
+    assert release["current_step"]["waiting_for"] == [other.org]
+    assert await _regular_info_clocks(office) == []
+
+    # The co-signer reviews on Mon 30 Nov: 5 working days from Tue 1 Dec end on Mon 7 Dec.
+    api.clock.advance(days=3)
+    await other.ok(release["id"], "review")
+    [clock] = await _regular_info_clocks(office)
+    assert (clock["status"], clock["due_at"]) == ("pending", "2026-12-07T16:00:00Z")
+    assert clock["subject"]["id"] == release["id"]
+
+
 async def test_a_reviewed_regular_information_draft_withdrawn_owes_nothing_more(
     api: Api,
 ) -> None:
     office = await PressOffice.of(api, EMERGENCY)
-    abandoned = await office.drafted(None, kind="regular_info", title="2027年安全生产计划")
-    await office.ok(abandoned["id"], "submit")
-    await office.ok(abandoned["id"], "review")
+    abandoned = await _reviewed_regular_info(office)
     withdrawn = await office.act(
         abandoned["id"], "retract", office.drafter, json={"reason": "改为重新起草"}
     )
     assert withdrawn.status_code == 200, withdrawn.text
 
-    listed = await api.get(
-        f"/api/v1/obligations?kind=regular_info&org={EMERGENCY}", office.approver
-    )
-    [clock] = listed.json()["items"]
+    [clock] = await _regular_info_clocks(office)
     assert clock["status"] == "cancelled"
     assert clock["subject"]["id"] == abandoned["id"]
     # The redraft owes its own publication, and meets it.
     redraft = await office.published(None, kind="regular_info", title="2027年安全生产计划（修订）")
-    listed = await api.get(
-        f"/api/v1/obligations?kind=regular_info&org={EMERGENCY}", office.approver
-    )
-    assert sorted((o["subject"]["id"], o["status"]) for o in listed.json()["items"]) == sorted(
+    listed = await _regular_info_clocks(office)
+    assert sorted((o["subject"]["id"], o["status"]) for o in listed) == sorted(
         [(abandoned["id"], "cancelled"), (redraft["id"], "met")]
     )
 

@@ -21,6 +21,7 @@ from tests.releases.helpers import (
     assert_problem,
     first_facts,
     release_body,
+    report_figures,
     report_mine_accident,
 )
 
@@ -133,15 +134,9 @@ async def test_a_published_figure_that_goes_down_must_be_explained(api: Api) -> 
     incident = await report_mine_accident(api)
     office = await PressOffice.of(api, EMERGENCY)
     first = await office.published(incident["id"])
-    reporter = await api.token(PANZHOU, "reporter")
     api.clock.advance(hours=1)
     # One of the "dead" was found alive: the record goes down from 8 to 7.
-    response = await api.post(
-        f"{INCIDENTS}/{incident['id']}/reports",
-        reporter,
-        json={"figures": {"deaths": 7, "injuries": 6}, "note": "1人获救"},
-    )
-    assert response.status_code == 200, response.text
+    await report_figures(api, incident["id"], figures={"deaths": 7, "injuries": 6}, note="1人获救")
     follow = {
         "kind": "follow_up",
         "facts": {"casualties": {"deaths": 7, "injured": 6, "missing": 3, "involved": 20}},
@@ -179,20 +174,14 @@ async def test_a_retracted_publication_no_longer_binds_the_figures(api: Api) -> 
     incident = await report_mine_accident(api)
     office = await PressOffice.of(api, EMERGENCY)
     first = await office.published(incident["id"])
-    reporter = await api.token(PANZHOU, "reporter")
     api.clock.advance(hours=1)
-    response = await api.post(
-        f"{INCIDENTS}/{incident['id']}/reports", reporter, json={"figures": {"deaths": 7}}
-    )
-    assert response.status_code == 200, response.text
+    await report_figures(api, incident["id"], figures={"deaths": 7})
     follow = {"kind": "follow_up", "facts": {"casualties": first_facts(deaths=7)["casualties"]}}
     # While the first release stands, its 8 dead bind a later figure (Art. 16).
     assert_problem(await office.draft(incident["id"], **follow), 409, article="Art. 16")
 
-    retracted = await office.act(first["id"], "retract", office.drafter, json={"reason": "有误"})
-    assert retracted.status_code == 201, retracted.text
-    await office.through_approval(retracted.json()["id"])
-    await office.ok(retracted.json()["id"], "publish")
+    retraction = await office.retraction(first["id"], "有误")
+    await office.through_publication(retraction["id"])
 
     # Only the situation report is left to agree with.
     assert (await office.drafted(incident["id"], **follow))["differences"] == []
@@ -205,11 +194,7 @@ async def test_a_situation_report_after_approval_stops_the_publication_until_red
     office = await PressOffice.of(api, EMERGENCY)
     draft = await office.drafted(incident["id"])
     await office.through_approval(draft["id"])
-    reporter = await api.token(PANZHOU, "reporter")
-    response = await api.post(
-        f"{INCIDENTS}/{incident['id']}/reports", reporter, json={"figures": {"deaths": 9}}
-    )
-    assert response.status_code == 200, response.text
+    await report_figures(api, incident["id"], figures={"deaths": 9})
 
     body = assert_problem(await office.act(draft["id"], "publish"), 409, article="Art. 16")
     assert body["differences"][0]["release"] == 8

@@ -2,6 +2,8 @@
 
 from __future__ import annotations
 
+from typing import Any
+
 from app.rules.releases import (
     DEFAULT_FLOW,
     MAX_FLOW_STEPS,
@@ -143,7 +145,7 @@ def test_publishing_before_co_signers_names_art_15_and_who_is_awaited() -> None:
 
 def test_only_the_step_role_of_a_party_not_the_author_and_only_once() -> None:
     approve = DEFAULT_FLOW[2]
-    base = {
+    base: dict[str, Any] = {
         "owner": "dept-a",
         "co_signers": ["gov-b"],
         "acted": [],
@@ -152,8 +154,8 @@ def test_only_the_step_role_of_a_party_not_the_author_and_only_once() -> None:
     assert (
         may_act(approve, actor_org="dept-a", actor_roles={"approver"}, actor_token="tok_2", **base)
         is None
-    )  # type: ignore[arg-type]
-    cases = [
+    )
+    cases: list[tuple[dict[str, Any], str]] = [
         (
             {"actor_org": "dept-a", "actor_roles": {"reviewer"}, "actor_token": "tok_2"},
             "forbidden-role",
@@ -165,7 +167,7 @@ def test_only_the_step_role_of_a_party_not_the_author_and_only_once() -> None:
         ({"actor_org": "dept-a", "actor_roles": {"approver"}, "actor_token": "tok_1"}, "own-draft"),
     ]
     for actor, type_ in cases:
-        refusal = may_act(approve, **actor, **base)  # type: ignore[arg-type]
+        refusal = may_act(approve, **actor, **base)
         assert refusal is not None and refusal.type == type_
     again = may_act(
         approve,
