@@ -17,7 +17,7 @@ from app.errors import Problem, invalid
 from app.models import ApiToken, Org
 from app.runtime import Runtime
 from app.schemas.base import unprintable
-from app.workflows import incidents
+from app.workflows import incidents, releases
 
 
 async def runtime(request: Request) -> Runtime:
@@ -51,6 +51,11 @@ def context(rt: Runtime, actor: Principal) -> incidents.Context:
         clock=rt.clock,
         future_tolerance=timedelta(seconds=rt.settings.future_tolerance_seconds),
     )
+
+
+def release_context(rt: Runtime, actor: Principal) -> releases.Context:
+    """Who acts and when, and the public address publications link to."""
+    return releases.Context(actor=actor, clock=rt.clock, public_url=rt.settings.public_url)
 
 
 def _unauthorized(detail: str) -> Problem:

@@ -11,7 +11,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import pagination
 from app.auth import Principal
-from app.deps import IdempotencyKey, PrincipalDep, RuntimeDep, require
+from app.deps import IdempotencyKey, PrincipalDep, RuntimeDep, release_context, require
 from app.models.releases import Release
 from app.rules.releases import STATUSES, STEP_ROLES, FlowStep, ReleaseKind, StepKind
 from app.runtime import Runtime
@@ -36,16 +36,12 @@ Actor = Annotated[Principal, Depends(require("drafter", "reviewer", "approver", 
 Admin = Annotated[Principal, Depends(require("admin"))]
 
 
-def _ctx(rt: Runtime, actor: Principal) -> flow.Context:
-    return flow.Context(actor=actor, clock=rt.clock, public_url=rt.settings.public_url)
-
-
 async def _act(
     rt: Runtime, actor: Principal, act: Callable[[AsyncSession, flow.Context], Awaitable[Release]]
 ) -> dict[str, Any]:
     """One act on a release in one transaction, answered with the release as it now stands."""
     async with rt.db.write() as session:
-        release = await act(session, _ctx(rt, actor))
+        release = await act(session, release_context(rt, actor))
         return await flow.view_one(session, release)
 
 
@@ -59,7 +55,11 @@ async def _draft(
 ) -> dict[str, Any]:
     async with rt.db.write() as session:
         release, created = await flow.create(
-            session, body, _ctx(rt, actor), incident_id=incident_id, idempotency_key=idempotency_key
+            session,
+            body,
+            release_context(rt, actor),
+            incident_id=incident_id,
+            idempotency_key=idempotency_key,
         )
         view = await flow.view_one(session, release)
     if not created:
@@ -153,7 +153,9 @@ async def retract(
     """A publication: drafts a retraction that replaces it (201). A release not yet
     published: withdraws it (200)."""
     async with rt.db.write() as session:
-        release, created = await flow.retract(session, release_id, body.reason, _ctx(rt, actor))
+        release, created = await flow.retract(
+            session, release_id, body.reason, release_context(rt, actor)
+        )
         view = await flow.view_one(session, release)
     response.status_code = 201 if created else 200
     return view
@@ -209,4 +211,4 @@ async def set_release_flow(
 ) -> dict[str, Any]:
     steps = [FlowStep(s.step, s.role.value, s.co_signers) for s in body.steps]
     async with rt.db.write() as session:
-        return await flow.set_flow(session, org_id, steps, _ctx(rt, actor))
+        return await flow.set_flow(session, org_id, steps, release_context(rt, actor))

@@ -17,7 +17,7 @@ from sqlalchemy.ext.asyncio import AsyncSession
 
 from app import idempotency
 from app.auth import Principal
-from app.deps import IdempotencyKey, PrincipalDep, RuntimeDep, require
+from app.deps import IdempotencyKey, PrincipalDep, RuntimeDep, release_context, require
 from app.models.warnings import EarlyWarning
 from app.rules.releases import STEP_ROLES, StepKind
 from app.runtime import Runtime
@@ -31,10 +31,6 @@ Publisher = Annotated[Principal, Depends(require(*sorted(STEP_ROLES[StepKind.pub
 
 CAP_MEDIA_TYPE = "application/cap+xml"
 ATOM_MEDIA_TYPE = "application/atom+xml"
-
-
-def _ctx(rt: Runtime, actor: Principal) -> flow.Context:
-    return flow.Context(actor=actor, clock=rt.clock, public_url=rt.settings.public_url)
 
 
 async def _shown(rt: Runtime, session: AsyncSession, warning: EarlyWarning) -> dict[str, Any]:
@@ -83,7 +79,7 @@ async def issue(
         idempotency_key,
         body,
         "issue",
-        lambda session: flow.issue(session, body, _ctx(rt, actor)),
+        lambda session: flow.issue(session, body, release_context(rt, actor)),
     )
 
 
@@ -132,7 +128,7 @@ async def update(
         idempotency_key,
         body,
         f"update:{warning_id}",
-        lambda session: flow.update(session, warning_id, body, _ctx(rt, actor)),
+        lambda session: flow.update(session, warning_id, body, release_context(rt, actor)),
     )
 
 
@@ -152,7 +148,7 @@ async def cancel(
         idempotency_key,
         body,
         f"cancel:{warning_id}",
-        lambda session: flow.cancel(session, warning_id, body, _ctx(rt, actor)),
+        lambda session: flow.cancel(session, warning_id, body, release_context(rt, actor)),
     )
 
 
@@ -160,7 +156,7 @@ async def cancel(
 async def publish(warning_id: str, rt: RuntimeDep, actor: Publisher) -> dict[str, Any]:
     """The last step of the message's release work flow, announced as `warning.published`."""
     async with rt.db.write() as session:
-        warning = await flow.publish(session, warning_id, _ctx(rt, actor))
+        warning = await flow.publish(session, warning_id, release_context(rt, actor))
         return await _shown(rt, session, warning)
 
 

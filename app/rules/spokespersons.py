@@ -4,7 +4,8 @@ from __future__ import annotations
 
 from app.rules.divisions import DivisionLevel
 
-# Art. 8: a department keeps one or two spokespersons, the governments two; never more.
+# Art. 8: the provincial government keeps two spokespersons, a department one or two;
+# no organ more than two.
 MAX_SPOKESPERSONS = 2
 
 

@@ -237,8 +237,9 @@ async def _of_organ(
     refusal: str,
 ) -> tuple[R, Org]:
     """A row that belongs to an organ, and the organ: 404 unless the actor sees the organ,
-    403 (`refusal`, with {org}) unless the actor may act for it."""
-    row = await session.get(model, ident)
+    403 (`refusal`, with {org}) unless the actor may act for it. The row stays locked
+    (PostgreSQL) so that two instances cannot both find it undecided and both change it."""
+    row = await fetch(session, model, ident, for_update=True)
     org = await session.get(Org, row.org_id) if row is not None else None
     if row is None or org is None or not org_visible(org, actor):
         raise not_found(what)

@@ -15,6 +15,7 @@ FEED = "/api/v1/feeds/warnings.atom"
 SPOKESPERSONS = "/api/v1/spokespersons"
 INTERVIEWS = "/api/v1/interviews"
 REPORTS = "/api/v1/reports/annual"
+OBLIGATIONS = "/api/v1/obligations"
 
 EMERGENCY = "dept-emergency_management"
 NATURAL_RESOURCES = "dept-natural_resources"

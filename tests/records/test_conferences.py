@@ -16,6 +16,7 @@ from tests.records.helpers import (
     EMERGENCY,
     LIUPANSHUI_GOV,
     NATURAL_RESOURCES,
+    OBLIGATIONS,
     PANZHOU_GOV,
     PROVINCE_GOV,
     PROVINCE_IO,
@@ -23,8 +24,6 @@ from tests.records.helpers import (
     prepare,
     speakers,
 )
-
-OBLIGATIONS = "/api/v1/obligations"
 
 
 async def _schedule(api: Api, headers: dict[str, str], **kw: Any) -> dict[str, Any]:

@@ -14,6 +14,7 @@ from tests.records.helpers import (
     EMERGENCY,
     INTERVIEWS,
     LIUPANSHUI_GOV,
+    OBLIGATIONS,
     PROVINCE_IO,
     REPORTS,
     SPOKESPERSONS,
@@ -35,6 +36,23 @@ async def _appoint(api: Api, headers: dict[str, str], body: dict[str, Any]) -> d
     return result
 
 
+async def _remove(
+    api: Api, headers: dict[str, str], person: dict[str, Any], on: str, reason: str = "工作调动"
+) -> dict[str, Any]:
+    """Record the removal: the person's entry, with the Art. 9 obligation it opened."""
+    response = await api.post(
+        f"{SPOKESPERSONS}/{person['id']}/remove", headers, {"removed_on": on, "reason": reason}
+    )
+    assert response.status_code == 200, response.text
+    result: dict[str, Any] = response.json()
+    return result
+
+
+async def _obligation(api: Api, headers: dict[str, str], obligation_id: str) -> dict[str, Any]:
+    result: dict[str, Any] = (await api.get(f"{OBLIGATIONS}/{obligation_id}", headers)).json()
+    return result
+
+
 async def test_a_removal_is_reported_with_the_successor_within_a_month(
     api: Api, clock: ManualClock
 ) -> None:
@@ -48,13 +66,7 @@ async def test_a_removal_is_reported_with_the_successor_within_a_month(
 
     # Art. 9: a change on 31 Jan is reported by the end of 28 Feb (no 29th in 2026).
     clock.set(datetime(2026, 1, 31, 3, 0, tzinfo=UTC))
-    response = await api.post(
-        f"{SPOKESPERSONS}/{zhang['id']}/remove",
-        office,
-        {"removed_on": "2026-01-31", "reason": "工作调动"},
-    )
-    assert response.status_code == 200, response.text
-    removed = response.json()
+    removed = await _remove(api, office, zhang, "2026-01-31")
     assert removed["serving"] is False
     assert removed["removed_on"] == "2026-01-31"
     obligation = removed["obligation"]
@@ -67,15 +79,14 @@ async def test_a_removal_is_reported_with_the_successor_within_a_month(
     # A new press assistant does not fill a spokesperson's post.
     clock.set(datetime(2026, 2, 10, 2, 0, tzinfo=UTC))
     await _appoint(api, office, appointment("press_assistant", "赵敏", "2026-02-10"))
-    pending = await api.get(f"/api/v1/obligations/{obligation['id']}", office)
-    assert pending.json()["status"] == "pending"
+    assert (await _obligation(api, office, obligation["id"]))["status"] == "pending"
 
     clock.set(datetime(2026, 2, 28, 15, 59, 59, tzinfo=UTC))
     wang = await _appoint(api, office, appointment("spokesperson", "王芳", "2026-02-27"))
-    met = await api.get(f"/api/v1/obligations/{obligation['id']}", office)
-    assert met.json()["status"] == "met"
-    assert met.json()["met_at"] == "2026-02-28T15:59:59Z"
-    assert met.json()["met_by"] == wang["id"]
+    met = await _obligation(api, office, obligation["id"])
+    assert met["status"] == "met"
+    assert met["met_at"] == "2026-02-28T15:59:59Z"
+    assert met["met_by"] == wang["id"]
 
     again = await api.post(
         f"{SPOKESPERSONS}/{zhang['id']}/remove", office, {"removed_on": "2026-02-01", "reason": "x"}
@@ -90,16 +101,14 @@ async def test_a_change_not_reported_within_the_month_is_breached_at_midnight(
     clock.set(datetime(2026, 1, 31, 3, 0, tzinfo=UTC))
     office = await api.token(EMERGENCY, "approver")
     zhang = await _appoint(api, office, appointment("spokesperson", "张伟", "2025-06-01"))
-    removal = {"removed_on": "2026-01-31", "reason": "工作调动"}
-    response = await api.post(f"{SPOKESPERSONS}/{zhang['id']}/remove", office, removal)
-    obligation_url = f"/api/v1/obligations/{response.json()['obligation']['id']}"
+    obligation_id = (await _remove(api, office, zhang, "2026-01-31"))["obligation"]["id"]
 
     clock.set(datetime(2026, 2, 28, 15, 59, 59, tzinfo=UTC))
     await fire_due(api.db, clock)
-    assert (await api.get(obligation_url, office)).json()["status"] == "pending"
+    assert (await _obligation(api, office, obligation_id))["status"] == "pending"
     clock.set(datetime(2026, 2, 28, 16, 0, 0, tzinfo=UTC))
     await fire_due(api.db, clock)
-    breached = (await api.get(obligation_url, office)).json()
+    breached = await _obligation(api, office, obligation_id)
     assert breached["status"] == "breached"
     assert breached["breached_at"] == "2026-02-28T16:00:00Z"
     assert breached["escalated_to_org_id"] == PROVINCE_IO
@@ -107,7 +116,7 @@ async def test_a_change_not_reported_within_the_month_is_breached_at_midnight(
     # Reporting the successor late still records when it came.
     clock.set(datetime(2026, 3, 2, 2, 0, tzinfo=UTC))
     wang = await _appoint(api, office, appointment("spokesperson", "王芳", "2026-03-02"))
-    met = (await api.get(obligation_url, office)).json()
+    met = await _obligation(api, office, obligation_id)
     assert (met["status"], met["met_at"], met["met_by"]) == (
         "met",
         "2026-03-02T02:00:00Z",
@@ -119,18 +128,24 @@ async def test_a_change_not_reported_within_the_month_is_breached_at_midnight(
     assert report["accountability_records"] == 1
 
 
+async def test_the_month_runs_from_the_removal_decision_not_from_its_entry(
+    api: Api, clock: ManualClock
+) -> None:
+    # Art. 9: removed on 31 Dec 2025 but entered on 20 Jan: reported by the end of 31 Jan.
+    clock.set(datetime(2026, 1, 20, 2, 0, tzinfo=UTC))
+    office = await api.token(EMERGENCY, "approver")
+    zhang = await _appoint(api, office, appointment("spokesperson", "张伟", "2025-06-01"))
+    obligation = (await _remove(api, office, zhang, "2025-12-31"))["obligation"]
+    assert (obligation["status"], obligation["due_at"]) == ("pending", "2026-01-31T16:00:00Z")
+
+
 async def test_a_successor_already_on_record_answers_the_removal_at_once(
     api: Api, clock: ManualClock
 ) -> None:
     office = await api.token(LIUPANSHUI_GOV, "approver")
     old = await _appoint(api, office, appointment("spokesperson", "陈刚", "2024-03-01"))
     new = await _appoint(api, office, appointment("spokesperson", "周丽", "2026-11-27"))
-    response = await api.post(
-        f"{SPOKESPERSONS}/{old['id']}/remove",
-        office,
-        {"removed_on": "2026-11-27", "reason": "退休"},
-    )
-    obligation = response.json()["obligation"]
+    obligation = (await _remove(api, office, old, "2026-11-27", "退休"))["obligation"]
     assert obligation["due_at"] == "2026-12-27T16:00:00Z"
     assert obligation["status"] == "met"
     assert obligation["met_at"] == "2026-11-27T02:00:00Z"
@@ -144,10 +159,7 @@ async def test_a_department_down_to_one_spokesperson_is_adjusted_a_government_is
     department = await api.token(EMERGENCY, "approver")
     first = await _appoint(api, department, appointment("spokesperson", "甲", "2024-03-01"))
     await _appoint(api, department, appointment("spokesperson", "乙", "2024-03-01"))
-    removal = {"removed_on": "2026-11-27", "reason": "工作调动"}
-    response = await api.post(f"{SPOKESPERSONS}/{first['id']}/remove", department, removal)
-    assert response.status_code == 200, response.text
-    adjusted = response.json()["obligation"]
+    adjusted = (await _remove(api, department, first, "2026-11-27"))["obligation"]
     assert (adjusted["status"], adjusted["met_at"], adjusted["met_by"]) == (
         "met",
         "2026-11-27T02:00:00Z",
@@ -158,13 +170,12 @@ async def test_a_department_down_to_one_spokesperson_is_adjusted_a_government_is
     government = await api.token(ZUNYI_GOV, "approver")
     old = await _appoint(api, government, appointment("spokesperson", "丙", "2024-03-01"))
     await _appoint(api, government, appointment("spokesperson", "丁", "2024-03-01"))
-    response = await api.post(f"{SPOKESPERSONS}/{old['id']}/remove", government, removal)
-    owed = response.json()["obligation"]
+    owed = (await _remove(api, government, old, "2026-11-27"))["obligation"]
     assert (owed["status"], owed["due_at"]) == ("pending", "2026-12-27T16:00:00Z")
     # The last press assistant leaving is a change to fill, too.
     helper = await _appoint(api, department, appointment("press_assistant", "戊", "2024-03-01"))
-    response = await api.post(f"{SPOKESPERSONS}/{helper['id']}/remove", department, removal)
-    assert response.json()["obligation"]["status"] == "pending"
+    left = await _remove(api, department, helper, "2026-11-27")
+    assert left["obligation"]["status"] == "pending"
 
 
 async def test_an_organ_has_at_most_two_spokespersons(api: Api) -> None:
