@@ -15,6 +15,10 @@ from app.events import types
 from app.ids import new_id
 from app.models import AuditEntry, Event
 
+# The largest seq either backend can hold (PostgreSQL BIGINT, SQLite INTEGER): a position
+# from a client beyond it is refused before a query, which could not bind it.
+MAX_SEQ = 2**63 - 1
+
 # One key for the transaction-scoped lock that orders event commits on PostgreSQL.
 _EVENT_ORDER_LOCK = 0x46414255  # "FABU"
 

@@ -46,6 +46,7 @@ EVENT_TYPES: frozenset[str] = frozenset(
         "release.published",
         # app.workflows.releases: a correction or retraction took the earlier one back.
         "release.retracted",
+        # app.workflows.releases.retract: a release taken back before it was published.
         "release.withdrawn",
         # app.workflows.releases: PUT /orgs/{id}/release-flow changed an organ's Art. 27 flow.
         "release_flow.updated",
@@ -80,6 +81,23 @@ def writable(type_: str) -> bool:
     return type_ in EVENT_TYPES
 
 
+def known(pattern: str) -> bool:
+    """Whether `pattern` names some event this service writes: a type, `family.*` or `*`."""
+    if pattern == EVERYTHING or pattern in EVENT_TYPES:
+        return True
+    return pattern.endswith(".*") and pattern[:-2] in FAMILIES
+
+
+def matches(patterns: Iterable[str], type_: str) -> bool:
+    """Whether any of a subscription's `patterns` names an event of this type."""
+    for pattern in patterns:
+        if pattern in (EVERYTHING, type_):
+            return True
+        if pattern.endswith(".*") and type_.startswith(pattern[:-1]):
+            return True
+    return False
+
+
 def _wildcards() -> list[str]:
     return sorted(f"{family}.*" for family in FAMILIES)
 
@@ -91,9 +109,7 @@ def known_patterns() -> list[str]:
 
 def pattern_error(pattern: str) -> str | None:
     """Why `pattern` names no event this service writes, or None when it names some."""
-    if pattern == EVERYTHING or pattern in EVENT_TYPES:
-        return None
-    if pattern.endswith(".*") and pattern[:-2] in FAMILIES:
+    if known(pattern):
         return None
     close = difflib.get_close_matches(pattern.lower(), known_patterns(), n=3, cutoff=0.8)
     kind = "family" if pattern.endswith(".*") else "event type"

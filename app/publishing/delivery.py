@@ -71,21 +71,15 @@ async def check_url(url: str, *, allow_private: bool, resolve: Resolver | None) 
         host = httpx.URL(url).raw_host.decode("ascii")
     except (httpx.InvalidURL, UnicodeError, ValueError) as exc:
         raise policy.InvalidWebhookUrl(f"the URL cannot be sent to: {exc}") from None
-    if allow_private:
+    # Literal addresses and localhost names were judged above; only a name is left to look up.
+    if allow_private or resolve is None or _is_ip_literal(host):
         return url
-    addresses: list[str] | None = None
-    if resolve is not None and not _is_ip_literal(host) and not _is_localhost(host):
-        try:
-            addresses = await resolve(host)
-        except OSError as exc:
-            raise policy.InvalidWebhookUrl(f"host {host!r} does not resolve: {exc}") from None
-
-    def known(_: str) -> list[str]:
-        return addresses or []
-
-    return policy.validate_webhook_url(
-        url, allow_private=False, resolve=known if addresses is not None else None
-    )
+    try:
+        addresses = await resolve(host)
+    except OSError as exc:
+        raise policy.InvalidWebhookUrl(f"host {host!r} does not resolve: {exc}") from None
+    # The policy judges the addresses this lookup found (of the name as the client sends it).
+    return policy.validate_webhook_url(url, allow_private=False, resolve=lambda _: addresses)
 
 
 def _is_ip_literal(host: str) -> bool:
@@ -94,11 +88,6 @@ def _is_ip_literal(host: str) -> bool:
     except ValueError:
         return False
     return True
-
-
-def _is_localhost(host: str) -> bool:
-    name = host.rstrip(".").lower()
-    return name == "localhost" or name.endswith(".localhost")
 
 
 # -- the body ---------------------------------------------------------------------------------

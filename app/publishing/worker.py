@@ -134,6 +134,9 @@ class DeliveryWorker:
         )
         self._pruned_at: float | None = None  # monotonic time of the last prune
         self.box = box_for(rt.settings)
+        # Stored secret -> the secret itself: opening one costs more than signing with it,
+        # and every send signs. A resealed secret is stored anew and opened anew.
+        self._opened: dict[str, str] = {}
         self._lanes: dict[str, asyncio.Task[int]] = {}
         self._nudges: dict[str, asyncio.Event] = {}
         self._claims: Batcher[tuple[str, int], flow.ClaimResult] = Batcher("claims", self._claim)
@@ -377,6 +380,12 @@ class DeliveryWorker:
                 )
         return became
 
+    def _secret(self, stored: str) -> str:
+        secret = self._opened.get(stored)
+        if secret is None:
+            secret = self._opened[stored] = self.box.open(stored)
+        return secret
+
     async def _send(self, target: flow.Target, item: flow.Claimed) -> Outcome:
         try:
             text = delivery.encode(
@@ -388,7 +397,7 @@ class DeliveryWorker:
                 )
             )
             headers = delivery.signed_headers(
-                self.box.open(target.secret),
+                self._secret(target.secret),
                 msg_id=item.event.id,
                 at=datetime.now(UTC),
                 body=text,

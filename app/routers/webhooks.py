@@ -10,6 +10,7 @@ from app import idempotency
 from app.auth import Principal
 from app.deps import IdempotencyKey, RuntimeDep, require
 from app.errors import invalid
+from app.events import log
 from app.publishing import delivery, policy
 from app.publishing.delivery import Resolver
 from app.runtime import Runtime
@@ -116,7 +117,7 @@ async def list_deliveries(
     status: Annotated[str | None, Query(pattern="^(pending|delivered|dead)$")] = None,
     cursor: Annotated[str | None, Query(max_length=20)] = None,
     # The first spelling of `cursor`, kept for clients written against it.
-    before: Annotated[int | None, Query(ge=0, deprecated=True)] = None,
+    before: Annotated[int | None, Query(ge=0, le=log.MAX_SEQ, deprecated=True)] = None,
     limit: Annotated[int, Query(ge=1, le=500)] = 50,
 ) -> dict[str, Any]:
     """Newest event first, each with its attempt log; page on with `cursor=next_cursor`."""

@@ -55,7 +55,7 @@ def subscription_view(sub: WebhookSubscription) -> dict[str, Any]:
         "channel": sub.channel,
         "event_types": list(sub.event_types),
         # Saved before types were checked: a pattern here names nothing and never fires.
-        "unknown_event_types": [p for p in sub.event_types if types.pattern_error(p)],
+        "unknown_event_types": [p for p in sub.event_types if not types.known(p)],
         "org_id": sub.org_id,
         "active": sub.active,
         "disabled_reason": sub.disabled_reason,
@@ -325,7 +325,7 @@ def page_start(cursor: str | None, before: int | None) -> int | None:
     if not cursor:  # an empty cursor is the first page, as on the other lists
         return before
     seq = int(cursor) if cursor.isascii() and cursor.isdigit() else None
-    if seq is None:
+    if seq is None or seq > log.MAX_SEQ:
         raise invalid("cursor", "not a cursor this service issued")
     if before is not None and before != seq:
         raise invalid("before", "differs from cursor; pass cursor alone")
@@ -374,15 +374,6 @@ async def redeliver(
 
 
 # -- the worker: events into deliveries ------------------------------------------------------
-
-
-def type_matches(patterns: Iterable[str], event_type: str) -> bool:
-    for pattern in patterns:
-        if pattern == "*" or pattern == event_type:
-            return True
-        if pattern.endswith(".*") and event_type.startswith(pattern[:-1]):
-            return True
-    return False
 
 
 def channel_wants(channel: str, event: Event) -> bool:
@@ -486,7 +477,7 @@ async def enqueue(session: AsyncSession, *, now: datetime, batch: int) -> int:
         for sub in subs:
             if (
                 event.seq > sub.after_seq
-                and type_matches(sub.event_types, event.type)
+                and types.matches(sub.event_types, event.type)
                 and channel_wants(sub.channel, event)
                 and in_scope(scopes[sub.id], event, org_division, province)
             ):
@@ -506,11 +497,7 @@ async def enqueue(session: AsyncSession, *, now: datetime, batch: int) -> int:
                 )
     if rows:
         await session.execute(insert(WebhookDelivery), rows)
-        metrics.inc(
-            "fabu_webhook_deliveries_queued_total",
-            len(rows),
-            help_="Webhook deliveries queued from the event log",
-        )
+        metrics.inc("fabu_webhook_deliveries_queued_total", len(rows))
     cursor.last_seq = events[-1].seq
     cursor.updated_at = now
     return len(events)
@@ -737,11 +724,7 @@ async def _apply(
     delivery.last_attempt_at = started_at
     delivery.last_status_code = outcome.status_code
     delivery.last_error = outcome.error
-    metrics.inc(
-        "fabu_webhook_attempts_total",
-        help_="Webhook delivery attempts by outcome",
-        outcome=classification,
-    )
+    metrics.inc("fabu_webhook_attempts_total", outcome=classification)
     mine = delivery.claim_token == claimed.token and delivery.status == "pending"
     if classification == "delivered":
         if delivery.status != "delivered":
@@ -791,7 +774,7 @@ def _dead(delivery: WebhookDelivery, attempt: DeliveryAttempt, now: datetime) ->
     delivery.next_attempt_at = None
     if attempt.outcome != "disable":
         attempt.outcome = "dead"
-    metrics.inc("fabu_webhook_dead_letters_total", help_="Webhook deliveries dead-lettered")
+    metrics.inc("fabu_webhook_dead_letters_total")
     return "dead"
 
 

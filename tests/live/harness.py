@@ -8,6 +8,7 @@ import socket
 import threading
 from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
+from pathlib import Path
 from typing import Any
 
 import uvicorn
@@ -71,6 +72,15 @@ class LiveServer:
     @property
     def hub(self) -> Any:
         return self.app.state.runtime.services.get("hub")
+
+
+def sqlite_only(tmp_path: Path) -> str:
+    """A fresh SQLite database, for a module whose `db_url` need not run on both backends."""
+    from tests.conftest import reset_schema
+
+    url = f"sqlite+aiosqlite:///{tmp_path / 'fabu.db'}"
+    reset_schema(url)
+    return url
 
 
 async def mint(db: Database, clock: Clock, org: str, *roles: str) -> tuple[str, str]:

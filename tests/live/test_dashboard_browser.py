@@ -20,7 +20,7 @@ import pytest
 from app.clock import iso
 from app.db import Database
 from tests.live.conftest import StartServer
-from tests.live.harness import LiveServer, bearer, mint
+from tests.live.harness import LiveServer, bearer, mint, sqlite_only
 
 CHROMIUM = "/usr/bin/chromium"
 REQUIRE_BROWSER = os.environ.get("FABU_REQUIRE_BROWSER") == "1"
@@ -107,11 +107,7 @@ def seconds_of(countdown: str) -> int:
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:
     # One backend is enough for what a browser shows; the protocol runs on both elsewhere.
-    from tests.conftest import reset_schema
-
-    url = f"sqlite+aiosqlite:///{tmp_path / 'fabu.db'}"
-    reset_schema(url)
-    return url
+    return sqlite_only(tmp_path)
 
 
 async def test_a_reported_incident_appears_live_with_its_colour_and_a_true_countdown(

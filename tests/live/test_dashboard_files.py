@@ -2,21 +2,20 @@
 
 from __future__ import annotations
 
+import re
 from pathlib import Path
 
 import pytest
 
+from app.events.types import EVENT_TYPES
 from tests.conftest import Api
+from tests.live.harness import sqlite_only
 
 
 @pytest.fixture
 def db_url(tmp_path: Path) -> str:
     # The files do not depend on the backend.
-    from tests.conftest import reset_schema
-
-    url = f"sqlite+aiosqlite:///{tmp_path / 'fabu.db'}"
-    reset_schema(url)
-    return url
+    return sqlite_only(tmp_path)
 
 
 async def test_the_page_and_its_assets_are_served_under_a_content_security_policy(
@@ -55,3 +54,18 @@ async def test_divisions_are_grouped_by_prefecture_with_guian_on_its_own(api: Ap
     assert by_code["520200"]["prefecture_code"] == "520200"
     assert by_code["52GA00"]["level"] == "new_area"
     assert by_code["52GA00"]["prefecture_code"] == "52GA00"
+
+
+async def test_every_event_type_the_service_writes_has_a_label_and_no_other(api: Api) -> None:
+    # The wall screen names each event in Chinese: a type without a label would show as
+    # "release.withdrawn", and a label for a type never written is dead weight.
+    script = (await api.get("/dashboard/assets/dashboard.js", {})).text
+    table = re.search(r"const EVENTS = \{(.*?)\n  \};", script, re.S)
+    assert table is not None
+    labelled = re.findall(r'^\s*"([a-z_.]+)": \{ zh: "[^"]+", en: "[^"]+" \},$', table[1], re.M)
+    assert len(labelled) == len(set(labelled))
+    assert set(labelled) == EVENT_TYPES
+    for name in ("BAD_EVENTS", "GOOD_EVENTS"):
+        marked = re.search(rf"const {name} = new Set\(\[(.*?)\]\);", script)
+        assert marked is not None
+        assert set(re.findall(r'"([a-z_.]+)"', marked[1])) <= EVENT_TYPES

@@ -15,6 +15,7 @@ from app.config import Settings
 from app.db import Database
 from app.events import log
 from app.models.webhooks import DeliveryAttempt, WebhookDelivery
+from app.publishing.delivery import Resolver
 from app.publishing.worker import DeliveryWorker
 from app.runtime import Runtime
 from tests.conftest import Api
@@ -33,13 +34,32 @@ def receiver() -> Iterator[Receiver]:
     r.stop()
 
 
+def make_worker(
+    settings: Settings, db: Database, clock: ManualClock, *, resolve: Resolver | None = None
+) -> DeliveryWorker:
+    return DeliveryWorker(
+        Runtime(settings=settings, db=db, clock=clock), rng=random.Random(20161), resolve=resolve
+    )
+
+
 @pytest.fixture
 async def worker(
     settings: Settings, db: Database, clock: ManualClock
 ) -> AsyncIterator[DeliveryWorker]:
-    w = DeliveryWorker(Runtime(settings=settings, db=db, clock=clock), rng=random.Random(20161))
+    w = make_worker(settings, db, clock)
     yield w
     await w.stop()
+
+
+async def run_once_with(
+    settings: Settings, db: Database, clock: ManualClock, *, resolve: Resolver | None = None
+) -> int:
+    """One pass of a worker on other settings than the `worker` fixture's; how many sent."""
+    w = make_worker(settings, db, clock, resolve=resolve)
+    try:
+        return await w.run_once()
+    finally:
+        await w.stop()
 
 
 @pytest.fixture

@@ -12,10 +12,10 @@ from app.clock import ManualClock, iso
 from app.config import Settings
 from app.db import Database
 from app.models import AuditEntry
+from app.models.webhooks import WebhookDelivery
 from app.publishing import policy
 from app.publishing.render import WECHAT_TITLE_LIMIT, WEIBO_TEXT_LIMIT
 from app.publishing.worker import CLAIM_LEASE, DeliveryWorker
-from app.runtime import Runtime
 from app.workflows import webhooks as flow
 from tests.conftest import Api
 from tests.webhooks.conftest import (
@@ -26,6 +26,7 @@ from tests.webhooks.conftest import (
     publish_event,
     report,
     reported_event_ids,
+    run_once_with,
     subscribe,
 )
 from tests.webhooks.receiver import Receiver
@@ -35,6 +36,21 @@ SCHEDULE = policy.RETRY_SCHEDULE
 
 def within_jitter(delay: timedelta, nominal: timedelta) -> bool:
     return nominal * (1 - policy.JITTER) <= delay <= nominal * (1 + policy.JITTER)
+
+
+async def try_ten_times(
+    worker: DeliveryWorker, db: Database, clock: ManualClock, subscription_id: str
+) -> WebhookDelivery:
+    """Send the subscription's one delivery at each due time of the schedule, ten attempts
+    in all (the receiver failing them, as the caller arranged); the delivery after."""
+    assert await worker.run_once() == 1
+    for _ in range(9):
+        [d] = await deliveries(db, subscription_id)
+        assert d.status == "pending" and d.next_attempt_at is not None
+        clock.set(d.next_attempt_at)
+        assert await worker.run_once() == 1
+    [d] = await deliveries(db, subscription_id)
+    return d
 
 
 async def test_each_reported_incident_reaches_the_publisher_signed_with_its_seq(
@@ -197,13 +213,7 @@ async def test_after_the_tenth_failure_a_delivery_is_dead_until_redelivered_by_h
     receiver.answer = lambda _p: (500, {}, b"")
     await report(api, reporter)
     start = clock.now()
-    await worker.run_once()
-    for _ in range(9):
-        [d] = await deliveries(db, sub["id"])
-        assert d.status == "pending" and d.next_attempt_at is not None
-        clock.set(d.next_attempt_at)
-        assert await worker.run_once() == 1
-    [d] = await deliveries(db, sub["id"])
+    d = await try_ten_times(worker, db, clock, sub["id"])
     assert d.status == "dead" and d.attempts == 10 and d.next_attempt_at is None
     # About three days of trying: the whole schedule, within its jitter.
     total = sum(SCHEDULE, timedelta())
@@ -239,13 +249,7 @@ async def test_a_redelivered_dead_letter_gets_the_whole_schedule_again(
     sub = await subscribe(api, admin, receiver, "/client")
     receiver.answer = lambda _p: (500, {}, b"")
     await report(api, reporter)
-    await worker.run_once()
-    for _ in range(9):
-        [d] = await deliveries(db, sub["id"])
-        assert d.next_attempt_at is not None
-        clock.set(d.next_attempt_at)
-        await worker.run_once()
-    [d] = await deliveries(db, sub["id"])
+    d = await try_ten_times(worker, db, clock, sub["id"])
     assert (d.status, d.attempts) == ("dead", 10)
 
     clock.advance(days=1)
@@ -472,12 +476,8 @@ async def test_a_name_that_now_points_inside_is_refused_before_sending(
         return ["127.0.0.1"]  # it resolved to a public address when subscribed
 
     strict = settings.model_copy(update={"allow_private_webhooks": False})
-    worker = DeliveryWorker(Runtime(settings=strict, db=db, clock=clock), resolve=rebound)
-    try:
-        await report(api, reporter)
-        assert await worker.run_once() == 1
-    finally:
-        await worker.stop()
+    await report(api, reporter)
+    assert await run_once_with(strict, db, clock, resolve=rebound) == 1
     assert receiver.requests == []
     [d] = await deliveries(db, created.json()["id"])
     assert d.status == "pending" and d.last_status_code is None

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import random
 from collections.abc import AsyncIterator
 
 import httpx
@@ -16,11 +15,16 @@ from app.config import Settings
 from app.db import Database
 from app.main import create_app
 from app.models.webhooks import WebhookSubscription
-from app.publishing.worker import DeliveryWorker
-from app.runtime import Runtime
 from app.secretbox import PREFIX
 from tests.conftest import Api
-from tests.webhooks.conftest import attempts, deliveries, report, subscribe
+from tests.webhooks.conftest import (
+    attempts,
+    deliveries,
+    make_worker,
+    report,
+    run_once_with,
+    subscribe,
+)
 from tests.webhooks.receiver import Receiver
 
 OLD_KEY = Fernet.generate_key().decode()
@@ -29,10 +33,6 @@ NEW_KEY = Fernet.generate_key().decode()
 
 def keyed(settings: Settings, *keys: str) -> Settings:
     return settings.model_copy(update={"secret_keys": SecretStr(",".join(keys))})
-
-
-def worker_for(settings: Settings, db: Database, clock: ManualClock) -> DeliveryWorker:
-    return DeliveryWorker(Runtime(settings=settings, db=db, clock=clock), rng=random.Random(7))
 
 
 async def stored_secret(db: Database, subscription_id: str) -> str:
@@ -61,11 +61,7 @@ async def test_with_a_key_the_database_never_holds_the_secret_yet_deliveries_ver
     stored = await stored_secret(db, sub["id"])
     assert stored.startswith(PREFIX) and sub["secret"] not in stored
     await report(sealed_api, reporter)
-    worker = worker_for(keyed(settings, OLD_KEY), db, clock)
-    try:
-        assert await worker.run_once() == 1
-    finally:
-        await worker.stop()
+    assert await run_once_with(keyed(settings, OLD_KEY), db, clock) == 1
     [got] = receiver.at("/sealed")
     assert got.verified, got.error  # signed with the secret the publisher was shown
 
@@ -83,7 +79,7 @@ async def test_a_key_set_later_seals_old_secrets_at_start_and_a_new_first_key_re
     assert await stored_secret(db, sub["id"]) == sub["secret"]
 
     for keys in ((OLD_KEY,), (NEW_KEY, OLD_KEY), (NEW_KEY,)):
-        worker = worker_for(keyed(settings, *keys), db, clock)
+        worker = make_worker(keyed(settings, *keys), db, clock)
         await worker.start()  # seals (or reseals under the first key) before anything else
         await worker.stop()
         stored = await stored_secret(db, sub["id"])
@@ -95,11 +91,7 @@ async def test_a_key_set_later_seals_old_secrets_at_start_and_a_new_first_key_re
         )
 
     await report(api, reporter)
-    worker = worker_for(keyed(settings, NEW_KEY), db, clock)
-    try:
-        assert await worker.run_once() == 1
-    finally:
-        await worker.stop()
+    assert await run_once_with(keyed(settings, NEW_KEY), db, clock) == 1
     [got] = receiver.at("/later")
     assert got.verified, got.error
 
@@ -111,11 +103,7 @@ async def test_a_secret_no_key_opens_fails_the_attempt_and_is_retried_not_lost(
     reporter = await sealed_api.token("520000", "reporter")
     sub = await subscribe(sealed_api, admin, receiver, "/lost-key")
     await report(sealed_api, reporter)
-    worker = worker_for(keyed(settings, NEW_KEY), db, clock)  # OLD_KEY was lost
-    try:
-        await worker.run_once()
-    finally:
-        await worker.stop()
+    await run_once_with(keyed(settings, NEW_KEY), db, clock)  # OLD_KEY was lost
     assert receiver.at("/lost-key") == []  # nothing unsigned or wrongly signed went out
     [delivery] = await deliveries(db, sub["id"])
     assert delivery.status == "pending" and delivery.next_attempt_at is not None

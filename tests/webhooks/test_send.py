@@ -6,6 +6,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator
+from typing import Any
 
 import pytest
 from sqlalchemy import update
@@ -41,6 +42,15 @@ def loopback_only(address: str) -> bool:
     return address.startswith("127.")
 
 
+async def send_once(url: str, **client: Any) -> delivery.Outcome:
+    """One attempt through a client of its own (`make_client(**client)`), closed after."""
+    http = delivery.make_client(**client)
+    try:
+        return await delivery.send(http, url, headers=HEADERS, body=BODY)
+    finally:
+        await http.aclose()
+
+
 async def test_the_connection_goes_to_the_address_that_was_checked(receiver: Receiver) -> None:
     # `.invalid` never resolves (RFC 6761): had the client looked the name up again on its
     # own rather than connect to the checked address, nothing would have arrived.
@@ -67,12 +77,8 @@ async def test_the_next_checked_address_is_tried_when_one_does_not_answer(
 ) -> None:
     # The receiver listens on 127.0.0.1 only: 127.0.0.2 refuses the connection.
     dns = Dns({"publisher.invalid": ["127.0.0.2", "127.0.0.1"]})
-    client = delivery.make_client(resolve=dns, permitted=loopback_only)
-    try:
-        url = f"http://publisher.invalid:{receiver.port}/second"
-        outcome = await delivery.send(client, url, headers=HEADERS, body=BODY)
-    finally:
-        await client.aclose()
+    url = f"http://publisher.invalid:{receiver.port}/second"
+    outcome = await send_once(url, resolve=dns, permitted=loopback_only)
     assert outcome.status_code == 200
     assert len(receiver.at("/second")) == 1
 
@@ -90,12 +96,8 @@ async def test_a_name_pointing_inside_is_refused_without_connecting(
     receiver: Receiver, addresses: list[str], refused: str
 ) -> None:
     dns = Dns({"publisher.invalid": addresses})
-    client = delivery.make_client(resolve=dns)  # the real policy: public addresses only
-    try:
-        url = f"http://publisher.invalid:{receiver.port}/inside"
-        outcome = await delivery.send(client, url, headers=HEADERS, body=BODY)
-    finally:
-        await client.aclose()
+    url = f"http://publisher.invalid:{receiver.port}/inside"
+    outcome = await send_once(url, resolve=dns)  # the real policy: public addresses only
     assert outcome.status_code is None
     assert outcome.error == (
         f"refused: host 'publisher.invalid' resolves to a non-public address {refused}"
@@ -106,12 +108,8 @@ async def test_a_name_pointing_inside_is_refused_without_connecting(
 async def test_a_name_the_resolver_cannot_even_encode_is_a_failed_attempt() -> None:
     # Stored before the URL checks refused it: getaddrinfo raises UnicodeError (not OSError)
     # for a label over 63 characters; the sender records it and goes on.
-    client = delivery.make_client(resolve=delivery.resolve_host)
-    try:
-        url = "http://" + "a" * 64 + ".example/x"
-        outcome = await delivery.send(client, url, headers=HEADERS, body=BODY)
-    finally:
-        await client.aclose()
+    url = "http://" + "a" * 64 + ".example/x"
+    outcome = await send_once(url, resolve=delivery.resolve_host)
     assert outcome.status_code is None
     assert outcome.error is not None and "does not resolve" in outcome.error
 
@@ -130,13 +128,7 @@ async def test_an_address_literal_pointing_inside_is_refused_too(receiver: Recei
 
 
 async def test_a_name_that_no_longer_resolves_is_a_failed_attempt(receiver: Receiver) -> None:
-    client = delivery.make_client(resolve=Dns({}))
-    try:
-        outcome = await delivery.send(
-            client, "https://gone.invalid/hook", headers=HEADERS, body=BODY
-        )
-    finally:
-        await client.aclose()
+    outcome = await send_once("https://gone.invalid/hook", resolve=Dns({}))
     assert outcome.status_code is None
     assert outcome.error is not None and "does not resolve" in outcome.error
 
@@ -168,13 +160,7 @@ async def test_a_connect_that_hangs_is_given_up_at_the_connect_timeout(
     unaccepting_port: int, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     monkeypatch.setattr(delivery, "CONNECT_TIMEOUT", 0.2)  # 5 s in service
-    client = delivery.make_client()
-    try:
-        outcome = await delivery.send(
-            client, f"http://127.0.0.1:{unaccepting_port}/hook", headers=HEADERS, body=BODY
-        )
-    finally:
-        await client.aclose()
+    outcome = await send_once(f"http://127.0.0.1:{unaccepting_port}/hook")
     assert outcome.status_code is None
     assert outcome.error == "connect timed out after 0.2 s"
     assert 200 <= outcome.latency_ms < 2000
@@ -232,11 +218,7 @@ async def test_a_receiver_trickling_its_answer_is_cut_off_at_the_total_timeout(
 
 
 async def test_a_url_the_client_cannot_send_to_is_a_failed_attempt_not_a_crash() -> None:
-    client = delivery.make_client()
-    try:
-        outcome = await delivery.send(client, "https://i❤.ws/hook", headers=HEADERS, body=BODY)
-    finally:
-        await client.aclose()
+    outcome = await send_once("https://i❤.ws/hook")
     assert outcome.status_code is None
     assert outcome.error is not None and outcome.error.startswith("the URL cannot be sent to")
 
@@ -281,13 +263,7 @@ async def test_a_proxy_in_the_environment_is_not_used(
             monkeypatch.setenv(name, proxy.url(""))
         for name in ("NO_PROXY", "no_proxy"):
             monkeypatch.delenv(name, raising=False)
-        client = delivery.make_client()
-        try:
-            outcome = await delivery.send(
-                client, receiver.url("/direct"), headers=HEADERS, body=BODY
-            )
-        finally:
-            await client.aclose()
+        outcome = await send_once(receiver.url("/direct"))
     finally:
         proxy.stop()
     assert outcome.status_code == 200
