@@ -58,8 +58,8 @@ _help: dict[str, str] = {name: c.help for name, c in COUNTERS.items()}
 _gauges: dict[str, Callable[[], float]] = {}
 
 
-def inc(name: str, amount: float = 1.0, help_: str = "", **labels: str) -> None:
-    """Count; `name` must be declared in COUNTERS (its help there wins over `help_`)."""
+def inc(name: str, amount: float = 1.0, **labels: str) -> None:
+    """Count; `name` must be declared in COUNTERS, with its help."""
     if name not in COUNTERS:
         raise ValueError(f"counter {name!r} is not declared in app.metrics.COUNTERS")
     _counters[(name, tuple(sorted(labels.items())))] += amount

@@ -69,7 +69,7 @@ def _parse_after(raw: str | None) -> int | None:
 
 
 async def _close(ws: WebSocket, code: int, reason: str) -> None:
-    metrics.inc("fabu_live_closed_total", help_="WebSocket closes by code", code=str(code))
+    metrics.inc("fabu_live_closed_total", code=str(code))
     # A stalled client can keep the close frame behind a full buffer; do not wait forever.
     with contextlib.suppress(Exception):
         await asyncio.wait_for(ws.close(code, reason), CLOSE_TIMEOUT)

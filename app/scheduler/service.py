@@ -289,28 +289,16 @@ class SchedulerService:
             "max_late_seconds": round(report.max_late_seconds, 3),
         }
         if report.reminders:
-            metrics.inc(
-                "fabu_obligation_reminders_total",
-                report.reminders,
-                "Obligation reminders fired.",
-            )
+            metrics.inc("fabu_obligation_reminders_total", report.reminders)
         if report.breaches:
-            metrics.inc("fabu_obligation_breaches_total", report.breaches, "Obligations breached.")
+            metrics.inc("fabu_obligation_breaches_total", report.breaches)
         if report.late:
-            metrics.inc(
-                "fabu_scheduler_late_firings_total",
-                report.late,
-                "Timers fired late (the scheduler was down or stalled).",
-            )
+            metrics.inc("fabu_scheduler_late_firings_total", report.late)
             logger.warning(
                 "fired %d timers late (up to %.1f s)", report.late, report.max_late_seconds
             )
         if report.lost:
-            metrics.inc(
-                "fabu_scheduler_lost_races_total",
-                report.lost,
-                "Timers another instance fired first.",
-            )
+            metrics.inc("fabu_scheduler_lost_races_total", report.lost)
 
     # -- safety net -------------------------------------------------------------------------
 
@@ -328,11 +316,7 @@ class SchedulerService:
                 return
             self._record(found.fired)
         if found.found:
-            metrics.inc(
-                "fabu_scheduler_safety_net_total",
-                found.found,
-                "Pending obligations found past due by the safety net (a lost job, a stall).",
-            )
+            metrics.inc("fabu_scheduler_safety_net_total", found.found)
             logger.warning(
                 "safety net found %d pending obligations past due (%d had lost their timer)",
                 found.found,
