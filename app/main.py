@@ -8,9 +8,10 @@ from collections.abc import AsyncIterator, Callable
 from contextlib import asynccontextmanager
 
 from fastapi import FastAPI
+from fastapi.staticfiles import StaticFiles
 from starlette.types import Receive, Scope, Send
 
-from app import errors, openapi, sqlite_checkpoint
+from app import desk, errors, openapi, sqlite_checkpoint
 from app.clock import Clock, SystemClock
 from app.config import Settings, get_settings
 from app.db import Database
@@ -135,6 +136,8 @@ def create_app(
         public,
     ):
         app.include_router(module.router)
+    desk.install(app)
+    app.mount("/static", StaticFiles(directory=dashboard.STATIC), name="static")
     app.add_middleware(BodyLimit, max_bytes=settings.max_body_bytes)
     openapi.customise(app)
     return app

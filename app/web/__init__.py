@@ -1,0 +1,1 @@
+"""Server-rendered pages for people (sign-in, the desk): templates, language, times."""
