@@ -50,3 +50,18 @@ async def browser(chromium_path: str) -> AsyncIterator[Any]:
             yield chromium
         finally:
             await chromium.close()
+
+
+async def serious_accessibility_violations(page: Any) -> list[str]:
+    """axe-core's serious and critical violations on the page, one line each ('' when clean).
+
+    axe-core comes bundled in axe-playwright-python, so no script is fetched at test time.
+    """
+    from axe_playwright_python.async_playwright import Axe
+
+    results = await Axe().run(page)
+    return [
+        f"{v['id']} ({v['impact']}): {v['help']} at {[n['target'] for n in v['nodes']][:3]}"
+        for v in results.response["violations"]
+        if v.get("impact") in ("serious", "critical")
+    ]
